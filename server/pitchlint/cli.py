@@ -1,0 +1,227 @@
+"""The `pitchlint` command: serve, analyze, train, evaluate, keys, corpus."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.group()
+@click.version_option(package_name="pitchlint")
+def main():
+    """Pitchlint: catch me-talk, begging and threats in sales email."""
+
+
+# --- analyze -----------------------------------------------------------------------------
+
+def _looks_like_jsonl(text: str) -> bool:
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return False
+    try:
+        return all(isinstance(json.loads(ln), dict) for ln in lines[:5])
+    except ValueError:
+        return False
+
+
+def read_inputs(source: str):
+    """(items, count or None): dicts with id/text/subject/mode, or error stand-ins."""
+    from . import mail
+
+    if source != "-":
+        path = Path(source)
+        if not path.exists():
+            raise click.UsageError(f"{source}: no such file")
+        suffix = path.suffix.lower()
+        if suffix == ".eml":
+            return [mail.read_eml(path)]
+        if suffix in (".mbox", ".mbx") or path.name == "mbox":
+            return list(mail.iter_mbox(path))
+        raw = path.read_bytes()
+        name = path.name
+    else:
+        raw = sys.stdin.buffer.read()
+        name = "stdin"
+    text = raw.decode("utf-8", errors="surrogateescape")
+    if re.match(rb"From \S+ .*\d\d:\d\d", raw):  # an mbox ("From addr date" first line)
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("wb", suffix=".mbox", delete=False) as f:
+            f.write(raw)
+        try:
+            return list(mail.iter_mbox(Path(f.name)))
+        finally:
+            os.unlink(f.name)
+    if _looks_like_jsonl(text):
+        items = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError as e:
+                items.append({"id": f"line-{n}", "_error": ("invalid_json", f"line {n} is not JSON: {e}")})
+                continue
+            if not isinstance(obj, dict):
+                items.append({"id": f"line-{n}", "_error": ("invalid_item", f"line {n} is not a JSON object")})
+                continue
+            obj.setdefault("id", f"line-{n}")
+            items.append(obj)
+        return items
+    return [{"id": name, "text": text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")}]
+
+
+def analyze_items(analyzer, items, batch_size: int = 64, progress: bool = False):
+    """Yield one contract answer (with id) or error object per item, in order."""
+    from .model.runtime import AnalyzeError
+
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(items), desc="analyzing", unit="email", file=sys.stderr)
+    for k in range(0, len(items), batch_size):
+        chunk = items[k:k + batch_size]
+        good, out = [], [None] * len(chunk)
+        for i, item in enumerate(chunk):
+            if "_error" in item:
+                code, msg = item["_error"]
+                out[i] = {"id": item["id"], "error": {"code": code, "message": msg}}
+            elif not isinstance(item.get("text"), str):
+                out[i] = {"id": item.get("id"), "error": {"code": "invalid_text",
+                                                          "message": "text must be a string"}}
+            elif item.get("mode", "compose") not in ("compose", "read"):
+                out[i] = {"id": item.get("id"), "error": {
+                    "code": "invalid_mode", "message": f"mode must be 'compose' or 'read', got {item.get('mode')!r}"}}
+            else:
+                good.append(i)
+        try:
+            answers = analyzer.analyze_batch([chunk[i] for i in good])
+            for i, a in zip(good, answers):
+                out[i] = {"id": chunk[i].get("id"), **a}
+        except AnalyzeError:
+            for i in good:  # find the bad one(s) and answer the rest
+                try:
+                    out[i] = {"id": chunk[i].get("id"), **analyzer.analyze_batch([chunk[i]])[0]}
+                except AnalyzeError as e:
+                    out[i] = {"id": chunk[i].get("id"), "error": {"code": e.code, "message": e.message}}
+        yield from out
+        if bar:
+            bar.update(len(chunk))
+    if bar:
+        bar.close()
+
+
+@main.command()
+@click.argument("source")
+@click.option("--model", "model_dir", type=click.Path(), default=None, help="model directory")
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-")
+@click.option("--batch-size", default=64, show_default=True)
+def analyze(source, model_dir, output, batch_size):
+    """Analyse emails: JSON Lines (id, text), one plain-text email, .eml or mbox; '-' is stdin.
+
+    Writes one JSON line per email in input order (the analyze contract, with "id")."""
+    from .model.runtime import Analyzer
+
+    items = read_inputs(source)
+    analyzer = Analyzer(model_dir)
+    for answer in analyze_items(analyzer, items, batch_size, progress=len(items) > 300):
+        output.write(json.dumps(answer, ensure_ascii=False) + "\n")
+    output.flush()
+
+
+# --- evaluate ------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True))
+@click.option("--model", "model_dir", type=click.Path(), default=None)
+@click.option("--json", "as_json", is_flag=True, help="print the full result as JSON")
+@click.option("--predictions", type=click.Path(), default=None, help="also write the predictions here")
+def evaluate(file, model_dir, as_json, predictions):
+    """Score the model on a GUIDE-format file and print the scorer's table."""
+    from . import scoring
+    from .corpus import load_jsonl
+    from .model.runtime import Analyzer
+
+    gold = load_jsonl(file)
+    analyzer = Analyzer(model_dir)
+    preds = list(analyze_items(analyzer, gold, progress=len(gold) > 300))
+    if predictions:
+        with open(predictions, "w", encoding="utf-8") as f:
+            for p in preds:
+                f.write(json.dumps(p, ensure_ascii=False) + "\n")
+    res = scoring.score(gold, [p for p in preds if "error" not in p])
+    if as_json:
+        click.echo(json.dumps(res, indent=2))
+        return
+    click.echo(f"model: {analyzer.name} {analyzer.version}")
+    click.echo(f"emails: {res['emails']}  missing predictions: {res['missing']}")
+    for key in ("email_focus", "email_tone_primary", "sentence_focus", "sentence_tone"):
+        t = res[key]
+        per = "  ".join(f"{k}={v['f1']:.3f}" for k, v in t["labels"].items())
+        click.echo(f"{key:20s} macro-F1 {t['macro_f1']:.3f}  acc {t['accuracy']:.3f}  ({per})")
+    for f, v in res["email_tone_flags"].items():
+        click.echo(f"email flag {f:12s} P {v['precision']:.3f}  R {v['recall']:.3f}  F1 {v['f1']:.3f}")
+    h = res["highlight"]
+    click.echo(f"highlight            P {h['precision']:.3f}  R {h['recall']:.3f}  F1 {h['f1']:.3f}")
+    click.echo("headline " + " ".join(f"{k}={v:.3f}" for k, v in res["headline"].items()))
+
+
+# --- train ---------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--data", multiple=True, type=click.Path(exists=True),
+              help="GUIDE-format training files (default: models/data/corpus.jsonl)")
+@click.option("--extra", multiple=True, type=click.Path(exists=True),
+              help="extra GUIDE-format data, e.g. a team export with corrections")
+@click.option("--out", type=click.Path(), default=None, help="artifact directory")
+@click.option("--epochs", default=None, type=int)
+@click.option("--seed", default=None, type=int)
+@click.option("--version", "version", default="", help="model version (default: today's date)")
+@click.option("--limit", default=0, help="train on the first N emails only (smoke runs)")
+def train(data, extra, out, epochs, seed, version, limit):
+    """Rebuild the model from models/data/ (seeded, CPU, progress bar with loss and ETA)."""
+    from .model.train import TrainArgs, train as run
+
+    args = TrainArgs()
+    if data:
+        args.data = list(data)
+    args.extra = list(extra)
+    if out:
+        args.out = out
+    if epochs:
+        args.epochs = epochs
+    if seed is not None:
+        args.seed = seed
+    args.version = version
+    args.limit = limit
+    report = run(args, log=lambda m: click.echo(m, err=True))
+    click.echo(json.dumps({k: v["headline"] for k, v in report.items() if isinstance(v, dict) and "headline" in v},
+                          indent=2))
+
+
+# --- corpus --------------------------------------------------------------------------------
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def corpus(ctx):
+    """Check, build and describe the training corpus (see `pitchlint corpus --help`)."""
+    from .corpus import main as corpus_main
+
+    sys.exit(corpus_main(ctx.args or ["--help"]))
+
+
+def _register_late_commands():
+    from .service import cli as service_cli
+
+    service_cli.register(main)
+
+
+_register_late_commands()
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,366 @@
+"""The training corpus: the writers' raw format, its checks, and the build into GUIDE format.
+
+Writers never type character offsets. They write each email as a list of parts, one part a
+sentence, with its two labels and the white space that follows it:
+
+    {"id": "w3-0042", "source": "follow_up", "industry": "logistics", "style": "terse",
+     "subject": "Re: quote", "focus": "me_talk", "tone": ["desperate"],
+     "parts": [["Hi Dana,", "other", "neutral", "\\n\\n"],
+               ["Sorry to chase again.", "me_talk", "desperate", ""]]}
+
+`build` joins the parts into `text` and computes the offsets, so they are exact by
+construction, then checks the whole corpus (format, label balance, near duplicates, and
+overlap with the development set). Standard library only: writers run the checks anywhere.
+
+    python -m pitchlint.corpus check FILE...        # check raw batches while writing
+    python -m pitchlint.corpus build [--raw DIR] [--out FILE]
+    python -m pitchlint.corpus stats FILE           # counts and diversity of a GUIDE file
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import re
+import sys
+from pathlib import Path
+
+from .labels import EMAIL_FOCUS, FLAGS, SENTENCE_FOCUS, SOURCES, TONES
+
+ROOT = Path(__file__).resolve().parents[2]
+RAW_DIR = ROOT / "models" / "data" / "raw"
+CORPUS_FILE = ROOT / "models" / "data" / "corpus.jsonl"
+SEPARATORS = {" ", "\n", "\n\n", "\n\n\n"}
+
+# A corpus build fails when two emails share this much of their word 5-grams.
+NEAR_DUPLICATE_JACCARD = 0.5
+# ...or when one pitch sentence (not greetings, sign-offs, disclaimers) of six words or more
+# appears more often than this.
+MAX_SENTENCE_REPEATS = 3
+SHORT_EMAIL_WORDS = 20
+
+
+class CorpusError(ValueError):
+    pass
+
+
+def _err(where, msg):
+    return f"{where}: {msg}"
+
+
+def check_raw(email: dict, where: str = "") -> list[str]:
+    """Every problem with one raw email, as readable strings (empty when it is fine)."""
+    errors = []
+    where = where or str(email.get("id", "?"))
+    for key in ("id", "source", "industry", "subject", "focus", "tone", "parts"):
+        if key not in email:
+            errors.append(_err(where, f"missing field {key!r}"))
+    if errors:
+        return errors
+    if not isinstance(email["id"], str) or not email["id"]:
+        errors.append(_err(where, "id must be a non-empty string"))
+    if email["source"] not in SOURCES:
+        errors.append(_err(where, f"source {email['source']!r} is not one of {SOURCES}"))
+    if email["focus"] not in EMAIL_FOCUS:
+        errors.append(_err(where, f"email focus {email['focus']!r} is not one of {EMAIL_FOCUS}"))
+    tone = email["tone"]
+    if not isinstance(tone, list) or any(t not in FLAGS for t in tone) or len(set(tone)) != len(tone):
+        errors.append(_err(where, f"email tone {tone!r} must be a list drawn from {FLAGS}"))
+        tone = []
+    parts = email["parts"]
+    if not isinstance(parts, list) or not parts:
+        return errors + [_err(where, "parts must be a non-empty list")]
+    seen_tones = set()
+    for i, part in enumerate(parts):
+        pw = f"{where} part {i}"
+        if not (isinstance(part, list) and len(part) == 4 and all(isinstance(x, str) for x in part)):
+            errors.append(_err(pw, f"must be [text, focus, tone, separator], got {part!r}"))
+            continue
+        text, focus, ptone, sep = part
+        if not text.strip():
+            errors.append(_err(pw, "empty sentence"))
+        elif text != text.strip():
+            errors.append(_err(pw, f"sentence has leading/trailing white space: {text!r}"))
+        if "\n" in text or "\r" in text:
+            errors.append(_err(pw, f"a sentence may not contain a line break: {text!r}"))
+        if focus not in SENTENCE_FOCUS:
+            errors.append(_err(pw, f"focus {focus!r} is not one of {SENTENCE_FOCUS}"))
+        if ptone not in TONES:
+            errors.append(_err(pw, f"tone {ptone!r} is not one of {TONES}"))
+        if ptone != "neutral" and focus == "other":
+            errors.append(_err(pw, f"pressure is never 'other' (GUIDE): {text!r} is {ptone}"))
+        last = i == len(parts) - 1
+        if last and sep != "":
+            errors.append(_err(pw, "the last part's separator must be \"\""))
+        if not last and sep not in SEPARATORS:
+            errors.append(_err(pw, f"separator {sep!r} must be one of {sorted(SEPARATORS)}"))
+        if ptone != "neutral":
+            seen_tones.add(ptone)
+    if set(tone) != seen_tones:
+        errors.append(_err(where, f"email tone {sorted(tone)} must list exactly the sentence tones "
+                                  f"present {sorted(seen_tones)}"))
+    return errors
+
+
+def assemble(email: dict) -> dict:
+    """A raw email as a GUIDE-format record with exact offsets."""
+    text, sentences = [], []
+    pos = 0
+    for part_text, focus, tone, sep in email["parts"]:
+        sentences.append({"start": pos, "end": pos + len(part_text), "focus": focus, "tone": tone})
+        text.append(part_text)
+        text.append(sep)
+        pos += len(part_text) + len(sep)
+    rec = {"id": email["id"], "source": email["source"], "subject": email["subject"],
+           "text": "".join(text), "focus": email["focus"],
+           "tone": [t for t in FLAGS if t in email["tone"]], "sentences": sentences}
+    for key in ("industry", "style"):
+        if key in email:
+            rec[key] = email[key]
+    return rec
+
+
+def check_guide(rec: dict) -> list[str]:
+    """Format problems with one GUIDE-format record."""
+    where = str(rec.get("id", "?"))
+    errors = []
+    text = rec.get("text")
+    if not isinstance(text, str):
+        return [_err(where, "text must be a string")]
+    if rec.get("focus") not in EMAIL_FOCUS:
+        errors.append(_err(where, f"focus {rec.get('focus')!r}"))
+    if not isinstance(rec.get("tone"), list) or any(t not in FLAGS for t in rec["tone"]):
+        errors.append(_err(where, f"tone {rec.get('tone')!r}"))
+    prev = 0
+    for s in rec.get("sentences") or []:
+        if not (0 <= s["start"] < s["end"] <= len(text)):
+            errors.append(_err(where, f"bad span {s['start']}-{s['end']}"))
+            continue
+        if text[prev:s["start"]].strip():
+            errors.append(_err(where, f"text between sentences is not white space: "
+                                      f"{text[prev:s['start']]!r}"))
+        if s["focus"] not in SENTENCE_FOCUS or s["tone"] not in TONES:
+            errors.append(_err(where, f"bad sentence labels {s['focus']}/{s['tone']}"))
+        prev = s["end"]
+    if text[prev:].strip():
+        errors.append(_err(where, f"text after the last sentence: {text[prev:]!r}"))
+    return errors
+
+
+def load_jsonl(path) -> list[dict]:
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise CorpusError(f"{path}:{n}: not valid JSON ({e})") from None
+    return rows
+
+
+# --- diversity and duplicates ------------------------------------------------------------
+
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def shingles(text: str, n: int = 5) -> set[tuple]:
+    w = words(text)
+    return {tuple(w[i:i + n]) for i in range(max(0, len(w) - n + 1))}
+
+
+def near_duplicates(texts: list[str], threshold: float = NEAR_DUPLICATE_JACCARD,
+                    others: list[str] | None = None) -> list[tuple[int, int, float]]:
+    """Pairs (i, j, jaccard) of texts sharing at least `threshold` of their word 5-grams.
+
+    With `others`, pairs are (index in texts, index in others, jaccard) across the two lists.
+    """
+    sh = [shingles(t) for t in texts]
+    other_sh = [shingles(t) for t in others] if others is not None else sh
+    index = collections.defaultdict(list)
+    for j, s in enumerate(other_sh):
+        for g in s:
+            index[g].append(j)
+    pairs = []
+    for i, s in enumerate(sh):
+        if not s:
+            continue
+        shared = collections.Counter()
+        for g in s:
+            for j in index[g]:
+                if others is not None or j > i:
+                    shared[j] += 1
+        for j, k in shared.items():
+            jac = k / (len(s) + len(other_sh[j]) - k)
+            if jac >= threshold:
+                pairs.append((i, j, round(jac, 3)))
+    return pairs
+
+
+def diversity(records: list[dict]) -> dict:
+    """Shares of distinct sentence openings (first three words) and of distinct word 3-grams."""
+    openings, trigrams = [], []
+    for r in records:
+        for s in r["sentences"]:
+            w = words(r["text"][s["start"]:s["end"]])
+            if len(w) >= 3:
+                openings.append(tuple(w[:3]))
+            trigrams.extend(tuple(w[i:i + 3]) for i in range(len(w) - 2))
+    return {
+        "sentence_openings": len(openings),
+        "distinct_openings_share": round(len(set(openings)) / max(1, len(openings)), 3),
+        "trigrams": len(trigrams),
+        "distinct_trigrams_share": round(len(set(trigrams)) / max(1, len(trigrams)), 3),
+    }
+
+
+def repeated_sentences(records: list[dict], min_words: int = 6) -> list[tuple[str, int]]:
+    c = collections.Counter()
+    for r in records:
+        for s in r["sentences"]:
+            if s["focus"] == "other" and s["tone"] == "neutral":
+                continue
+            t = r["text"][s["start"]:s["end"]]
+            if len(words(t)) >= min_words:
+                c[" ".join(words(t))] += 1
+    return [(t, n) for t, n in c.most_common() if n > MAX_SENTENCE_REPEATS]
+
+
+def stats(records: list[dict]) -> dict:
+    sent_focus, sent_tone = collections.Counter(), collections.Counter()
+    email_focus, email_tone, source, length = (collections.Counter() for _ in range(4))
+    industries = collections.Counter()
+    for r in records:
+        email_focus[r["focus"]] += 1
+        email_tone["+".join(r["tone"]) or "neutral"] += 1
+        source[r["source"]] += 1
+        industries[r.get("industry", "?")] += 1
+        n = len(r["sentences"])
+        length["1-3" if n <= 3 else "4-7" if n <= 7 else "8-15" if n <= 15 else "16-40" if n <= 40 else "41+"] += 1
+        for s in r["sentences"]:
+            sent_focus[s["focus"]] += 1
+            sent_tone[s["tone"]] += 1
+    return {"emails": len(records), "sentences": sum(sent_focus.values()),
+            "sentence_focus": dict(sent_focus), "sentence_tone": dict(sent_tone),
+            "email_focus": dict(email_focus), "email_tone": dict(email_tone),
+            "source": dict(source), "sentences_per_email": dict(length),
+            "industries": len(industries), **diversity(records)}
+
+
+# --- commands ------------------------------------------------------------------------------
+
+def cmd_check(paths) -> int:
+    bad = 0
+    ids = set()
+    for p in paths:
+        try:
+            rows = load_jsonl(p)
+        except CorpusError as e:
+            print(e)
+            bad += 1
+            continue
+        for n, email in enumerate(rows, 1):
+            errs = check_raw(email, f"{p}:{n} ({email.get('id', '?')})")
+            if email.get("id") in ids:
+                errs.append(f"{p}:{n}: duplicate id {email.get('id')!r}")
+            ids.add(email.get("id"))
+            for e in errs:
+                print(e)
+            bad += bool(errs)
+        print(f"{p}: {len(rows)} emails, {sum(len(e.get('parts', [])) for e in rows)} sentences")
+    print("OK" if not bad else f"{bad} problem(s)")
+    return 1 if bad else 0
+
+
+def build(raw_dir: Path = RAW_DIR, dev_path: Path | None = None) -> tuple[list[dict], list[str]]:
+    """Assemble every raw batch; return (records, problems). Any problem fails the build."""
+    problems, records, ids = [], [], set()
+    for path in sorted(raw_dir.glob("*/batch-*.jsonl")):
+        for n, email in enumerate(load_jsonl(path), 1):
+            errs = check_raw(email, f"{path.relative_to(raw_dir)}:{n}")
+            if email.get("id") in ids:
+                errs.append(f"{path}:{n}: duplicate id {email.get('id')!r}")
+            ids.add(email.get("id"))
+            if errs:
+                problems.extend(errs)
+                continue
+            rec = assemble(email)
+            problems.extend(check_guide(rec))
+            records.append(rec)
+    texts = [r["text"] for r in records]
+    # Long emails: shared 5-grams. Short ones ("Just bumping this.") legitimately look alike,
+    # so only an exact repeat of their words fails.
+    long_idx = [i for i, t in enumerate(texts) if len(words(t)) >= SHORT_EMAIL_WORDS]
+    for i, j, jac in near_duplicates([texts[k] for k in long_idx]):
+        a, b = records[long_idx[i]], records[long_idx[j]]
+        problems.append(f"near duplicate: {a['id']} and {b['id']} share {jac:.0%} of their 5-grams")
+    seen_short = {}
+    for r in records:
+        w = words(r["text"])
+        if len(w) < SHORT_EMAIL_WORDS:
+            key = " ".join(w)
+            if key in seen_short:
+                problems.append(f"duplicate short email: {seen_short[key]} and {r['id']}")
+            seen_short.setdefault(key, r["id"])
+    for text, n in repeated_sentences(records):
+        problems.append(f"sentence repeated {n} times: {text!r}")
+    if dev_path is not None and Path(dev_path).exists():
+        dev = load_jsonl(dev_path)
+        for i, j, jac in near_duplicates(texts, threshold=0.2, others=[d["text"] for d in dev]):
+            problems.append(f"{records[i]['id']} overlaps dev email {dev[j]['id']} ({jac:.0%})")
+    return records, problems
+
+
+def drop_paraphrases(records: list[dict], held_out_path: Path) -> tuple[list[dict], dict]:
+    """Leave out every email that reads as a paraphrase of a held-out one (needs the model)."""
+    from .model.overlap import paraphrases
+
+    flagged = paraphrases(records, load_jsonl(held_out_path))
+    return [r for r in records if r["id"] not in flagged], flagged
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m pitchlint.corpus", description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("check", help="check raw batches")
+    c.add_argument("files", nargs="+")
+    b = sub.add_parser("build", help="assemble raw batches into the GUIDE-format corpus")
+    b.add_argument("--raw", default=str(RAW_DIR))
+    b.add_argument("--out", default=str(CORPUS_FILE))
+    b.add_argument("--dev", default=str(ROOT.parent / "shared" / "eval" / "dev.jsonl"))
+    s = sub.add_parser("stats", help="counts and diversity of a GUIDE-format file")
+    s.add_argument("file")
+    args = ap.parse_args(argv)
+    if args.cmd == "check":
+        return cmd_check(args.files)
+    if args.cmd == "build":
+        records, problems = build(Path(args.raw), Path(args.dev))
+        for p in problems[:200]:
+            print(p)
+        if problems:
+            print(f"build failed: {len(problems)} problem(s); nothing written")
+            return 1
+        if Path(args.dev).exists():
+            records, dropped = drop_paraphrases(records, Path(args.dev))
+            report = Path(args.out).with_name("left_out.json")
+            report.write_text(json.dumps(dropped, indent=1, ensure_ascii=False) + "\n")
+            print(f"left out {len(dropped)} emails too close to {args.dev} (see {report})")
+        with open(args.out, "w", encoding="utf-8") as f:
+            for r in records:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        print(json.dumps(stats(records), indent=1))
+        print(f"wrote {len(records)} emails to {args.out}")
+        return 0
+    if args.cmd == "stats":
+        print(json.dumps(stats(load_jsonl(args.file)), indent=1))
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""From text to the network's inputs, the same way in training and at run time."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..text.segment import Sentence
+from .network import (KIND_BODY, KIND_QUOTED, KIND_SIGNATURE, KIND_SUBJECT, chunk_token_ids,
+                      pad_batch)
+
+MAX_CHUNK_TOKENS = 126      # a sentence longer than this is read in overlapping windows
+CHUNK_STRIDE = 96
+BATCH_TOKENS = 4096         # padded tokens per encoder call
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_for_model(text: str) -> str:
+    """Same length as `text`, safe for the tokenizer: lone surrogates become U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+class WordPieces:
+    """The MiniLM WordPiece tokenizer, without padding or truncation."""
+
+    def __init__(self, path: Path):
+        from tokenizers import Tokenizer
+
+        self.tok = Tokenizer.from_file(str(path))
+        self.tok.no_padding()
+        self.tok.no_truncation()
+        self.cls_id = self.tok.token_to_id("[CLS]")
+        self.sep_id = self.tok.token_to_id("[SEP]")
+        self.unk_id = self.tok.token_to_id("[UNK]")
+
+    def ids(self, texts: list[str]) -> list[list[int]]:
+        encs = self.tok.encode_batch([clean_for_model(t) for t in texts], add_special_tokens=False)
+        out = []
+        for e in encs:
+            # A sentence of only emoji or unknown script still gets one token to read.
+            out.append(e.ids or [self.unk_id])
+        return out
+
+
+def encode_sentences(net, pieces: WordPieces, token_lists: list[list[int]],
+                     batch_tokens: int = BATCH_TOKENS) -> torch.Tensor:
+    """One vector per sentence (N, H); long sentences are averaged over their windows."""
+    chunks, owner = [], []
+    for i, ids in enumerate(token_lists):
+        for c in chunk_token_ids(ids, MAX_CHUNK_TOKENS, CHUNK_STRIDE):
+            chunks.append(c)
+            owner.append(i)
+    order = sorted(range(len(chunks)), key=lambda k: len(chunks[k]))
+    h = net.encoder.config.hidden_size
+    chunk_vecs = [None] * len(chunks)
+    k = 0
+    while k < len(order):
+        longest = len(chunks[order[k]]) + 2
+        j = k
+        while j < len(order) and (j - k + 1) * (len(chunks[order[j]]) + 2) <= max(batch_tokens, longest):
+            j += 1
+        j = max(j, k + 1)
+        group = order[k:j]
+        ids, mask = pad_batch([chunks[g] for g in group], pieces.cls_id, pieces.sep_id)
+        vecs = net.encode_chunks(ids, mask)
+        for g, v in zip(group, vecs):
+            chunk_vecs[g] = v
+        k = j
+    if not chunks:
+        return torch.zeros((0, h))
+    weights = torch.tensor([float(len(c)) for c in chunks])
+    stacked = torch.stack(chunk_vecs)
+    out = torch.zeros((len(token_lists), h), dtype=stacked.dtype)
+    den = torch.zeros(len(token_lists))
+    idx = torch.tensor(owner)
+    out.index_add_(0, idx, stacked * weights[:, None])
+    den.index_add_(0, idx, weights)
+    return out / den[:, None]
+
+
+def kind_of(sentence: Sentence) -> int:
+    if sentence.quoted:
+        return KIND_QUOTED
+    if sentence.signature:
+        return KIND_SIGNATURE
+    return KIND_BODY
+
+
+@dataclass
+class EmailInput:
+    """One email's sentence vectors and flags, ready for the context layer."""
+    vectors: torch.Tensor          # (S, H): the subject first when there is one
+    kinds: list[int]
+    counted: list[bool]
+    has_subject: bool
+
+
+def context_batch(emails: list[EmailInput]):
+    s = max(len(e.kinds) for e in emails)
+    h = emails[0].vectors.shape[1]
+    vec = torch.zeros((len(emails), s, h), dtype=emails[0].vectors.dtype)
+    kinds = torch.zeros((len(emails), s), dtype=torch.long)
+    mask = torch.zeros((len(emails), s), dtype=torch.bool)
+    counted = torch.zeros((len(emails), s), dtype=torch.bool)
+    for i, e in enumerate(emails):
+        n = len(e.kinds)
+        vec[i, :n] = e.vectors
+        kinds[i, :n] = torch.tensor(e.kinds)
+        mask[i, :n] = True
+        counted[i, :n] = torch.tensor(e.counted)
+    return vec, kinds, mask, counted
+
+
+def counted_sentences(kinds: list[int], has_pitch: list[bool]) -> list[bool]:
+    """Which sentences the email's labels rest on.
+
+    The sender's own text (not quoted history, not the signature). When that holds no pitch
+    at all ("FYI, is this legit?" above a forwarded pitch), the quoted text is what the reader
+    is asking about, so it counts too.
+    """
+    own = [k == KIND_BODY for k in kinds]
+    if any(o and p for o, p in zip(own, has_pitch)):
+        return own
+    return [k in (KIND_BODY, KIND_QUOTED) for k in kinds]
+
+
+def with_subject(kinds: list[int], counted: list[bool], has_subject: bool):
+    if not has_subject:
+        return kinds, counted
+    return [KIND_SUBJECT] + kinds, [False] + counted

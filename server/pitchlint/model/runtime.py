@@ -1,0 +1,267 @@
+"""The analyzer every surface calls: text in, the analyze contract's answer out.
+
+shared/contract/ANALYZE.md is the shape. Sentence vectors from the encoder are cached per
+sentence text (keyed on the model version), so re-analysing an email in which one sentence
+changed only encodes that sentence again; the context layer and heads always run on the
+whole email, so every label still depends on the email around it.
+"""
+from __future__ import annotations
+
+import collections
+import os
+import threading
+import time
+from pathlib import Path
+
+import torch
+
+from ..labels import FLAGS, primary_tone
+from ..text.segment import Sentence, split
+from . import artifact
+from .features import (EmailInput, WordPieces, context_batch, counted_sentences, encode_sentences,
+                       kind_of, with_subject)
+from .network import KIND_BODY, KIND_QUOTED
+
+MESSAGES = {
+    "threatening": "Reads as a threat or an invented deadline; give the reader a real reason to "
+                   "act instead of a penalty.",
+    "desperate": "Reads as desperate (pleading, apologising for following up or counting "
+                 "unanswered emails); lead with something useful to the reader.",
+    "me_talk": "Talks about the sender, not the reader; tie it to something specific about "
+               "their situation or drop it.",
+}
+
+
+class AnalyzeError(ValueError):
+    """Input the analyzer cannot answer, with a stable code for the API."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class LRUCache:
+    """A bounded, thread-safe least-recently-used map."""
+
+    def __init__(self, max_entries: int):
+        self.max_entries = max_entries
+        self._data: collections.OrderedDict = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key):
+        with self._lock:
+            value = self._data.get(key)
+            if value is None:
+                self.misses += 1
+                return None
+            self._data.move_to_end(key)
+            self.hits += 1
+            return value
+
+    def put(self, key, value):
+        if self.max_entries <= 0:
+            return
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+
+    def __len__(self):
+        return len(self._data)
+
+    def clear(self):
+        with self._lock:
+            self._data.clear()
+
+
+def decide(probs: torch.Tensor, weights: list[float]) -> torch.Tensor:
+    """Label indices: argmax of probabilities times per-label weights (the thresholds)."""
+    return (probs * torch.tensor(weights)).argmax(-1)
+
+
+class Analyzer:
+    def __init__(self, model_dir: Path | str | None = None, cache_size: int = 20000,
+                 threads: int | None = None):
+        t0 = time.perf_counter()
+        if threads:
+            torch.set_num_threads(threads)
+        self.model_dir = Path(model_dir or os.environ.get("PITCHLINT_MODEL_DIR")
+                              or artifact.DEFAULT_MODEL_DIR)
+        if not (self.model_dir / "config.json").exists():
+            raise FileNotFoundError(f"no model at {self.model_dir} (config.json missing); "
+                                    f"run `pitchlint train` or set PITCHLINT_MODEL_DIR")
+        self.net, self.config = artifact.load_net(self.model_dir)
+        self.pieces = WordPieces(self.model_dir / "tokenizer.json")
+        self.name = self.config["name"]
+        self.version = self.config["version"]
+        cal = self.config.get("calibration", {})
+        self.temperature = {k: cal.get(k, 1.0) for k in ("sentence_focus", "sentence_tone", "email_focus")}
+        thr = self.config.get("thresholds", {})
+        net_cfg = self.config["network"]
+        self.focus_labels = list(net_cfg["sentence_focus_labels"])
+        self.tone_labels = list(net_cfg["tone_labels"])
+        self.email_labels = list(net_cfg["email_focus_labels"])
+        self.focus_weights = [thr.get("sentence_focus", {}).get(l, 1.0) for l in self.focus_labels]
+        self.tone_weights = [thr.get("sentence_tone", {}).get(l, 1.0) for l in self.tone_labels]
+        self.email_threshold = thr.get("email_focus_me_talk", 0.5)
+        self.cache = LRUCache(cache_size)
+        self.load_seconds = time.perf_counter() - t0
+
+    @property
+    def model_info(self) -> dict:
+        return {"name": self.name, "version": self.version}
+
+    # --- the pieces ---------------------------------------------------------------------
+
+    def _vectors(self, texts: list[str]) -> list[torch.Tensor]:
+        out: list = [None] * len(texts)
+        todo: dict[str, list[int]] = {}
+        for i, t in enumerate(texts):
+            v = self.cache.get((self.version, t))
+            if v is None:
+                todo.setdefault(t, []).append(i)
+            else:
+                out[i] = v
+        if todo:
+            uniq = list(todo)
+            with torch.inference_mode():
+                vecs = encode_sentences(self.net, self.pieces, self.pieces.ids(uniq))
+            for t, v in zip(uniq, vecs):
+                v = v.clone()
+                self.cache.put((self.version, t), v)
+                for i in todo[t]:
+                    out[i] = v
+        return out
+
+    def _probabilities(self, emails: list[EmailInput]):
+        vec, kinds, mask, counted = context_batch(emails)
+        with torch.inference_mode():
+            logits = self.net.forward_context(vec, kinds, mask, counted)
+        t = self.temperature
+        return (torch.softmax(logits["sentence_focus"] / t["sentence_focus"], -1),
+                torch.softmax(logits["sentence_tone"] / t["sentence_tone"], -1),
+                torch.softmax(logits["email_focus"] / t["email_focus"], -1))
+
+    # --- the contract ---------------------------------------------------------------------
+
+    def analyze(self, text: str, subject: str | None = None, mode: str = "compose") -> dict:
+        return self.analyze_batch([{"text": text, "subject": subject, "mode": mode}])[0]
+
+    def analyze_batch(self, items: list[dict], chunk: int = 64) -> list[dict]:
+        """Contract answers for many emails, in order. Bad items raise AnalyzeError."""
+        results = []
+        for k in range(0, len(items), chunk):
+            results.extend(self._analyze_chunk(items[k:k + chunk]))
+        return results
+
+    def _analyze_chunk(self, items: list[dict]) -> list[dict]:
+        prepared = []
+        for item in items:
+            text = item.get("text")
+            if not isinstance(text, str):
+                raise AnalyzeError("invalid_text", "text must be a string")
+            sentences = split(text)
+            if not sentences:
+                raise AnalyzeError("empty_text", "text is empty or only white space; "
+                                   "send the email body to analyse")
+            subject = (item.get("subject") or "").strip() if isinstance(item.get("subject"), str) else ""
+            prepared.append((text, subject, sentences))
+        all_texts = []
+        for _, subject, sentences in prepared:
+            if subject:
+                all_texts.append(subject)
+            all_texts.extend(s.text for s in sentences)
+        vectors = self._vectors(all_texts)
+        emails, pos = [], 0
+        for _, subject, sentences in prepared:
+            n = len(sentences) + bool(subject)
+            kinds = [kind_of(s) for s in sentences]
+            counted = [k == KIND_BODY for k in kinds]
+            kinds, counted = with_subject(kinds, counted, bool(subject))
+            emails.append(EmailInput(torch.stack(vectors[pos:pos + n]), kinds, counted, bool(subject)))
+            pos += n
+        sf, st, ef = self._probabilities(emails)
+
+        # The labels rest on the sender's own text; when it holds no pitch, on the quoted one.
+        redo = []
+        for i, e in enumerate(emails):
+            off = int(e.has_subject)
+            n = len(e.kinds) - off
+            focus = decide(sf[i, off:off + n], self.focus_weights)
+            tone = decide(st[i, off:off + n], self.tone_weights)
+            pitch = [self.focus_labels[f] != "other" or self.tone_labels[t] != "neutral"
+                     for f, t in zip(focus.tolist(), tone.tolist())]
+            body_kinds = e.kinds[off:]
+            counted = counted_sentences(body_kinds, pitch)
+            if counted != [k == KIND_BODY for k in body_kinds]:
+                e.counted = ([False] if e.has_subject else []) + counted
+                redo.append(i)
+        if redo:
+            _, _, ef2 = self._probabilities([emails[i] for i in redo])
+            for j, i in enumerate(redo):
+                ef[i] = ef2[j]
+
+        return [self._answer(text, sentences, emails[i], sf[i], st[i], ef[i])
+                for i, (text, _, sentences) in enumerate(prepared)]
+
+    def _answer(self, text: str, sentences: list[Sentence], email: EmailInput, sf, st, ef) -> dict:
+        off = int(email.has_subject)
+        n = len(sentences)
+        sf, st = sf[off:off + n], st[off:off + n]
+        counted = email.counted[off:off + n]
+        focus_idx = decide(sf, self.focus_weights).tolist()
+        tone_idx = decide(st, self.tone_weights).tolist()
+        out_sentences = []
+        for k, s in enumerate(sentences):
+            focus = self.focus_labels[focus_idx[k]]
+            tone = self.tone_labels[tone_idx[k]]
+            flagged = focus == "me_talk" or tone != "neutral"
+            message = (MESSAGES.get(tone) or MESSAGES.get(focus)) if flagged else None
+            out_sentences.append({
+                "start": s.start, "end": s.end, "text": s.text,
+                "focus": {"label": focus, "scores": _scores(self.focus_labels, sf[k])},
+                "tone": {"label": tone, "scores": _scores(self.tone_labels, st[k])},
+                "flagged": flagged, "message": message,
+                "quoted": s.quoted, "signature": s.signature,
+            })
+        flags = [f for f in FLAGS
+                 if any(c and out_sentences[k]["tone"]["label"] == f for k, c in enumerate(counted))]
+        tone_scores = {}
+        for f in FLAGS:
+            j = self.tone_labels.index(f)
+            tone_scores[f] = round(max((float(st[k, j]) for k, c in enumerate(counted) if c), default=0.0), 4)
+        j = self.tone_labels.index("neutral")
+        tone_scores["neutral"] = round(min((float(st[k, j]) for k, c in enumerate(counted) if c), default=1.0), 4)
+        p_me = float(ef[self.email_labels.index("me_talk")])
+        focus = "me_talk" if p_me >= self.email_threshold else "customer_centric"
+        return {
+            "model": self.model_info,
+            "focus": {"label": focus, "scores": {"me_talk": round(p_me, 4),
+                                                 "customer_centric": round(1 - p_me, 4)}},
+            "tone": {"label": primary_tone(flags), "flags": flags, "scores": tone_scores},
+            "sentences": out_sentences,
+        }
+
+
+def _scores(labels, probs) -> dict:
+    return {l: round(float(p), 4) for l, p in zip(labels, probs)}
+
+
+_shared: Analyzer | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_analyzer(model_dir=None) -> Analyzer:
+    """One analyzer per process (the model is loaded once)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or (model_dir and Path(model_dir) != _shared.model_dir):
+            _shared = Analyzer(model_dir)
+        return _shared
+
+
+__all__ = ["Analyzer", "AnalyzeError", "LRUCache", "MESSAGES", "shared_analyzer", "KIND_QUOTED"]

@@ -1,0 +1,36 @@
+"""The Pitchlint web service: a Flask application factory.
+
+    from pitchlint.service import create_app
+    app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://"})
+"""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from . import api, config, cors, db, errors, health, limits, model, openapi
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    instance = os.environ.get("PITCHLINT_INSTANCE_PATH") or None
+    app = Flask("pitchlint", instance_path=instance, instance_relative_config=True)
+    app.config.from_mapping(config.from_environment())
+    if test_config:
+        app.config.update(test_config)
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    if app.config.get("REQUIRE_KEYS") is None:
+        # Outside `pitchlint serve` (which decides by the address it binds), be strict.
+        app.config["REQUIRE_KEYS"] = True
+
+    errors.init_app(app)
+    db.init_app(app)
+    limits.init_app(app)
+    cors.init_app(app)
+    model.init_app(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(openapi.bp)
+    return app

@@ -1,0 +1,141 @@
+"""The /v1 API: analyze (one email or a batch) and the model's description."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, current_app, jsonify, request
+
+from ..model.runtime import AnalyzeError
+from .errors import APIError
+from .keys import authenticate
+from .model import get_analyzer
+
+bp = Blueprint("api", __name__, url_prefix="/v1")
+MODES = ("compose", "read")
+
+
+@bp.before_request
+def _auth_and_limits():
+    if request.method == "OPTIONS":
+        return None
+    identity = authenticate()
+    current_app.extensions["pitchlint_limiter"].check(identity)
+    return None
+
+
+def json_body() -> dict:
+    if request.mimetype != "application/json":
+        got = request.content_type or "no Content-Type"
+        raise APIError(415, "unsupported_media_type",
+                       f"send the body as JSON with 'Content-Type: application/json' (got {got})")
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise APIError(400, "missing_body", "the request has no body; send a JSON object "
+                       "such as {\"text\": \"...\"}")
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise APIError(400, "invalid_utf8", f"the body is not valid UTF-8 (bad byte at position "
+                       f"{e.start})") from None
+    try:
+        body = json.loads(decoded)
+    except ValueError as e:
+        raise APIError(400, "invalid_json", f"the body is not valid JSON: {e}") from None
+    if not isinstance(body, dict):
+        raise APIError(400, "invalid_body", f"the body must be a JSON object, got "
+                       f"{_json_type(body)}")
+    return body
+
+
+def _json_type(value) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def validate_item(item) -> dict:
+    """The analyze request fields, checked; raises APIError naming the problem."""
+    if not isinstance(item, dict):
+        raise APIError(400, "invalid_item", f"each email must be a JSON object, got {_json_type(item)}")
+    if "text" not in item:
+        raise APIError(400, "missing_text", "the field 'text' is required (the email body as plain text)")
+    text = item["text"]
+    if not isinstance(text, str):
+        raise APIError(400, "invalid_text", f"'text' must be a string, got {_json_type(text)}")
+    limit = current_app.config["MAX_TEXT_CHARS"]
+    if len(text) > limit:
+        raise APIError(413, "text_too_long", f"text is {len(text):,} characters; the limit is {limit:,}")
+    subject = item.get("subject")
+    if subject is not None and not isinstance(subject, str):
+        raise APIError(400, "invalid_subject", f"'subject' must be a string, got {_json_type(subject)}")
+    if subject and len(subject) > 2000:
+        raise APIError(413, "subject_too_long", f"subject is {len(subject):,} characters; the limit is 2,000")
+    mode = item.get("mode", "compose")
+    if mode not in MODES:
+        raise APIError(400, "invalid_mode", f"'mode' must be 'compose' or 'read', got {json.dumps(mode)}")
+    return {"text": text, "subject": subject, "mode": mode}
+
+
+def _analyze_one(item: dict) -> dict:
+    try:
+        return get_analyzer().analyze_batch([item])[0]
+    except AnalyzeError as e:
+        raise APIError(400, e.code, e.message) from None
+
+
+@bp.post("/analyze")
+def analyze():
+    item = validate_item(json_body())
+    return jsonify(_analyze_one(item))
+
+
+@bp.post("/analyze/batch")
+def analyze_batch():
+    body = json_body()
+    emails = body.get("emails")
+    if not isinstance(emails, list):
+        raise APIError(400, "invalid_batch", "the body must be {\"emails\": [ {\"text\": ...}, ... ]}")
+    limit = current_app.config["MAX_BATCH"]
+    if len(emails) > limit:
+        raise APIError(413, "batch_too_large", f"the batch has {len(emails)} emails; the limit is {limit}")
+    results: list = [None] * len(emails)
+    good = []
+    for i, raw in enumerate(emails):
+        ident = raw.get("id") if isinstance(raw, dict) else None
+        try:
+            good.append((i, ident, validate_item(raw)))
+        except APIError as e:
+            results[i] = {"id": ident, "error": {"code": e.code, "message": e.message}}
+    analyzer = get_analyzer()
+    try:
+        answers = analyzer.analyze_batch([item for _, _, item in good])
+        for (i, ident, _), a in zip(good, answers):
+            results[i] = {"id": ident, **a}
+    except AnalyzeError:
+        for i, ident, item in good:  # one bad item: answer each on its own
+            try:
+                results[i] = {"id": ident, **analyzer.analyze_batch([item])[0]}
+            except AnalyzeError as e:
+                results[i] = {"id": ident, "error": {"code": e.code, "message": e.message}}
+    for r in results:
+        if r.get("id") is None:
+            r.pop("id")
+    return jsonify({"model": analyzer.model_info, "results": results})
+
+
+@bp.get("/model")
+def model():
+    an = get_analyzer()
+    cfg = an.config
+    metrics = cfg.get("metrics", {})
+    return jsonify({
+        "name": an.name,
+        "version": an.version,
+        "base_encoder": cfg.get("base_encoder"),
+        "labels": {"sentence_focus": an.focus_labels, "email_focus": an.email_labels,
+                   "tone": an.tone_labels},
+        "thresholds": cfg.get("thresholds", {}),
+        "calibration": cfg.get("calibration", {}),
+        "metrics": {name: m.get("headline") for name, m in metrics.items()},
+    })

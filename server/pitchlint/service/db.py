@@ -1,0 +1,101 @@
+"""Storage: SQLAlchemy 2 models and sessions, schema managed by Alembic migrations.
+
+SQLite in the instance folder by default; any SQLAlchemy URL (PostgreSQL in production) via
+PITCHLINT_DATABASE_URL. The schema is brought to the latest migration when the app starts.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from flask import current_app, g
+from sqlalchemy import DateTime, Integer, String, create_engine, event, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class Database:
+    def __init__(self, url: str):
+        self.url = url
+        kwargs = {"pool_pre_ping": True}
+        if url.startswith("sqlite"):
+            kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        self.engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            @event.listens_for(self.engine, "connect")
+            def _sqlite_pragmas(conn, _record):
+                cur = conn.cursor()
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.close()
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def upgrade(self) -> None:
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def ping(self) -> bool:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+
+
+def database_url(app) -> str:
+    url = app.config.get("DATABASE_URL")
+    if url:
+        return url
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{Path(app.instance_path) / 'pitchlint.db'}"
+
+
+def get_db() -> Database:
+    return current_app.extensions["pitchlint_db"]
+
+
+def session() -> Session:
+    """The request's session, closed when the request ends."""
+    if "db_session" not in g:
+        g.db_session = get_db().sessions()
+    return g.db_session
+
+
+def init_app(app) -> None:
+    db = Database(database_url(app))
+    db.upgrade()
+    app.extensions["pitchlint_db"] = db
+
+    @app.teardown_appcontext
+    def _close(_exc):
+        s = g.pop("db_session", None)
+        if s is not None:
+            s.close()
+
+
+__all__ = ["ApiKey", "Base", "Database", "get_db", "init_app", "session", "utcnow"]

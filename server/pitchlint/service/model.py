@@ -1,0 +1,37 @@
+"""The analyzer inside the app: loaded once per process, before the first request."""
+from __future__ import annotations
+
+import threading
+
+from flask import current_app
+
+from .errors import APIError
+
+_lock = threading.Lock()
+
+
+def _load(app):
+    from ..model.runtime import Analyzer
+
+    return Analyzer(app.config.get("MODEL_DIR"), cache_size=app.config["CACHE_SIZE"],
+                    threads=app.config.get("TORCH_THREADS") or None)
+
+
+def get_analyzer():
+    app = current_app
+    an = app.extensions.get("pitchlint_analyzer")
+    if an is not None:
+        return an
+    with _lock:
+        an = app.extensions.get("pitchlint_analyzer")
+        if an is None:
+            try:
+                an = _load(app)
+            except FileNotFoundError as e:
+                raise APIError(503, "model_not_ready", str(e)) from None
+            app.extensions["pitchlint_analyzer"] = an
+    return an
+
+
+def init_app(app) -> None:
+    app.extensions["pitchlint_analyzer"] = _load(app) if app.config.get("LOAD_MODEL_AT_START") else None

@@ -1,0 +1,183 @@
+"""The OpenAPI 3.1 description of the service, served at /openapi.json and rendered at /docs."""
+from __future__ import annotations
+
+import html
+
+from flask import Blueprint, Response, jsonify
+
+from .. import __version__
+
+bp = Blueprint("docs", __name__)
+
+_SCORES = {"type": "object", "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1}}
+_ERROR_REF = {"$ref": "#/components/schemas/Error"}
+
+
+def _error(desc):
+    return {"description": desc, "content": {"application/json": {"schema": _ERROR_REF}}}
+
+
+SCHEMAS = {
+    "AnalyzeRequest": {
+        "type": "object", "required": ["text"],
+        "properties": {
+            "text": {"type": "string", "description": "the email body as plain text"},
+            "subject": {"type": ["string", "null"]},
+            "mode": {"type": "string", "enum": ["compose", "read"], "default": "compose"},
+            "id": {"description": "echoed back in batch answers"},
+        },
+    },
+    "Sentence": {
+        "type": "object",
+        "required": ["start", "end", "text", "focus", "tone", "flagged", "message"],
+        "properties": {
+            "start": {"type": "integer", "minimum": 0},
+            "end": {"type": "integer", "minimum": 0},
+            "text": {"type": "string"},
+            "focus": {"type": "object", "required": ["label", "scores"], "properties": {
+                "label": {"enum": ["me_talk", "customer_centric", "other"]}, "scores": _SCORES}},
+            "tone": {"type": "object", "required": ["label", "scores"], "properties": {
+                "label": {"enum": ["desperate", "threatening", "neutral"]}, "scores": _SCORES}},
+            "flagged": {"type": "boolean"},
+            "message": {"type": ["string", "null"]},
+            "quoted": {"type": "boolean"},
+            "signature": {"type": "boolean"},
+        },
+    },
+    "AnalyzeResponse": {
+        "type": "object", "required": ["model", "focus", "tone", "sentences"],
+        "properties": {
+            "id": {},
+            "model": {"$ref": "#/components/schemas/ModelRef"},
+            "focus": {"type": "object", "required": ["label", "scores"], "properties": {
+                "label": {"enum": ["me_talk", "customer_centric"]}, "scores": _SCORES}},
+            "tone": {"type": "object", "required": ["label", "flags", "scores"], "properties": {
+                "label": {"enum": ["desperate", "threatening", "neutral"]},
+                "flags": {"type": "array", "items": {"enum": ["desperate", "threatening"]}},
+                "scores": _SCORES}},
+            "sentences": {"type": "array", "items": {"$ref": "#/components/schemas/Sentence"}},
+        },
+    },
+    "ModelRef": {"type": "object", "required": ["name", "version"],
+                 "properties": {"name": {"type": "string"}, "version": {"type": "string"}}},
+    "Error": {
+        "type": "object", "required": ["error"],
+        "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+            "code": {"type": "string"}, "message": {"type": "string"}}}},
+    },
+    "BatchRequest": {
+        "type": "object", "required": ["emails"],
+        "properties": {"emails": {"type": "array", "maxItems": 100,
+                                  "items": {"$ref": "#/components/schemas/AnalyzeRequest"}}},
+    },
+    "BatchResponse": {
+        "type": "object", "required": ["model", "results"],
+        "properties": {
+            "model": {"$ref": "#/components/schemas/ModelRef"},
+            "results": {"type": "array", "items": {"oneOf": [
+                {"$ref": "#/components/schemas/AnalyzeResponse"},
+                {"type": "object", "required": ["error"], "properties": {
+                    "id": {}, "error": {"type": "object", "required": ["code", "message"]}}},
+            ]}},
+        },
+    },
+    "ModelInfo": {
+        "type": "object", "required": ["name", "version", "labels", "thresholds", "metrics"],
+        "properties": {"name": {"type": "string"}, "version": {"type": "string"},
+                       "base_encoder": {"type": ["string", "null"]},
+                       "labels": {"type": "object"}, "thresholds": {"type": "object"},
+                       "calibration": {"type": "object"}, "metrics": {"type": "object"}},
+    },
+    "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
+    "Ready": {"type": "object", "required": ["status", "checks"],
+              "properties": {"status": {"enum": ["ready", "not_ready"]}, "checks": {"type": "object"}}},
+}
+
+_AUTH_ERRORS = {
+    "401": _error("missing or unknown API key"),
+    "403": _error("revoked API key"),
+    "429": _error("rate limited; see Retry-After"),
+}
+
+
+def _json_body(schema):
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+
+def _ok(schema, desc="OK"):
+    return {"description": desc, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+
+SPEC = {
+    "openapi": "3.1.0",
+    "info": {"title": "Pitchlint", "version": __version__,
+             "description": "Flags me-talk, desperate and threatening sentences in sales email. "
+                            "The analyze contract is shared/contract/ANALYZE.md."},
+    "components": {
+        "schemas": SCHEMAS,
+        "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
+                                       "description": "Authorization: Bearer <key>"}},
+    },
+    "security": [{"apiKey": []}, {}],
+    "paths": {
+        "/v1/analyze": {"post": {
+            "summary": "Analyse one email",
+            "operationId": "analyze",
+            "requestBody": _json_body("AnalyzeRequest"),
+            "responses": {"200": _ok("AnalyzeResponse"),
+                          "400": _error("malformed JSON, missing or non-string text, unknown mode, empty text"),
+                          "413": _error("body or text too large"),
+                          "415": _error("not JSON"),
+                          "503": _error("model not ready"), **_AUTH_ERRORS},
+        }},
+        "/v1/analyze/batch": {"post": {
+            "summary": "Analyse up to 100 emails; answers in order, each bad item gets its own error",
+            "operationId": "analyzeBatch",
+            "requestBody": _json_body("BatchRequest"),
+            "responses": {"200": _ok("BatchResponse"), "400": _error("malformed request"),
+                          "413": _error("batch or body too large"), "415": _error("not JSON"),
+                          "503": _error("model not ready"), **_AUTH_ERRORS},
+        }},
+        "/v1/model": {"get": {
+            "summary": "The model: name, version, labels, thresholds, headline figures",
+            "operationId": "model",
+            "responses": {"200": _ok("ModelInfo"), "503": _error("model not ready"), **_AUTH_ERRORS},
+        }},
+        "/healthz": {"get": {"summary": "The process is up", "operationId": "healthz", "security": [],
+                             "responses": {"200": _ok("Health")}}},
+        "/readyz": {"get": {"summary": "Model loaded and database reachable", "operationId": "readyz",
+                            "security": [],
+                            "responses": {"200": _ok("Ready"), "503": _ok("Ready", "not ready")}}},
+    },
+}
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    return jsonify(SPEC)
+
+
+@bp.get("/docs")
+def docs():
+    e = html.escape
+    parts = ["<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Pitchlint API</title>",
+             "<style>body{font:15px/1.5 system-ui,sans-serif;max-width:900px;margin:2em auto;padding:0 1em;color:#222}"
+             "code,pre{background:#f4f4f4;padding:.1em .3em;border-radius:3px}pre{padding:1em;overflow:auto}"
+             ".m{display:inline-block;min-width:4em;font-weight:bold}</style></head><body>",
+             f"<h1>{e(SPEC['info']['title'])} API <small>{e(SPEC['info']['version'])}</small></h1>",
+             f"<p>{e(SPEC['info']['description'])}</p>",
+             "<p>Send <code>Authorization: Bearer &lt;key&gt;</code>. The machine-readable description is "
+             "<a href='/openapi.json'>/openapi.json</a>.</p>",
+             "<pre>curl -s http://127.0.0.1:8350/v1/analyze -H 'Content-Type: application/json' \\\n"
+             "  -d '{\"text\": \"Hi Dana,\\n\\nSorry to chase again. Did my last three emails get through?\"}'</pre>"]
+    for path, ops in SPEC["paths"].items():
+        for method, op in ops.items():
+            parts.append(f"<h2><span class='m'>{method.upper()}</span> <code>{e(path)}</code></h2>")
+            parts.append(f"<p>{e(op['summary'])}</p><ul>")
+            for status, r in op["responses"].items():
+                parts.append(f"<li><b>{status}</b> {e(r['description'])}</li>")
+            parts.append("</ul>")
+    parts.append("<h2>Error shape</h2><pre>{\"error\": {\"code\": \"text_too_long\", "
+                 "\"message\": \"text is 141,200 characters; the limit is 100,000\"}}</pre>")
+    parts.append("</body></html>")
+    return Response("".join(parts), mimetype="text/html")

@@ -1,0 +1,61 @@
+"""`pitchlint serve`: the app on gunicorn (gthread workers), the model loaded in each worker."""
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+
+LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        try:
+            return all(ipaddress.ip_address(a[4][0]).is_loopback for a in socket.getaddrinfo(host, None))
+        except OSError:
+            return False
+
+
+def decide_keys(host: str, configured: bool | None) -> bool:
+    """Keys are required off loopback; on loopback they are optional (one local user)."""
+    if is_loopback(host):
+        return True if configured is None else configured
+    if configured is False:
+        raise SystemExit(f"refusing to serve on {host} without API keys: PITCHLINT_REQUIRE_KEYS=0 is "
+                         "only allowed on a loopback address (127.0.0.1, ::1)")
+    return True
+
+
+def run(host: str, port: int, workers: int, threads: int, require_keys: bool | None, log=print):
+    from gunicorn.app.base import BaseApplication
+
+    required = decide_keys(host, require_keys)
+    os.environ["PITCHLINT_REQUIRE_KEYS"] = "1" if required else "0"
+    if not os.environ.get("PITCHLINT_TORCH_THREADS"):
+        os.environ["PITCHLINT_TORCH_THREADS"] = str(max(1, (os.cpu_count() or 2) // workers))
+
+    class Server(BaseApplication):
+        def load_config(self):
+            bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            for k, v in {"bind": bind, "workers": workers, "worker_class": "gthread",
+                         "threads": threads, "timeout": 120, "graceful_timeout": 20,
+                         "accesslog": "-", "preload_app": False}.items():
+                self.cfg.set(k, v)
+
+        def load(self):
+            from . import create_app
+
+            return create_app()
+
+    where = f"http://{host}:{port}"
+    if required:
+        log(f"pitchlint: serving on {where} ({workers} workers); API keys are required "
+            "(create one with `pitchlint keys create --name NAME`)")
+    else:
+        log(f"pitchlint: serving on {where} ({workers} workers) WITHOUT API keys, for one local "
+            "user on this machine; set PITCHLINT_REQUIRE_KEYS=1 to require them")
+    Server().run()
