@@ -19,11 +19,10 @@ def main():
 # --- analyze -----------------------------------------------------------------------------
 
 def _looks_like_jsonl(text: str) -> bool:
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    if not lines:
-        return False
+    """The first non-empty line is a JSON object (later bad lines get their own errors)."""
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
     try:
-        return all(isinstance(json.loads(ln), dict) for ln in lines[:5])
+        return isinstance(json.loads(first), dict)
     except ValueError:
         return False
 
@@ -56,7 +55,7 @@ def read_inputs(source: str):
             return list(mail.iter_mbox(Path(f.name)))
         finally:
             os.unlink(f.name)
-    if _looks_like_jsonl(text):
+    if name.lower().endswith((".jsonl", ".ndjson")) or _looks_like_jsonl(text):
         items = []
         for n, line in enumerate(text.splitlines(), 1):
             if not line.strip():

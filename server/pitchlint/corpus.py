@@ -29,6 +29,7 @@ from .labels import EMAIL_FOCUS, FLAGS, SENTENCE_FOCUS, SOURCES, TONES
 
 ROOT = Path(__file__).resolve().parents[2]
 RAW_DIR = ROOT / "models" / "data" / "raw"
+CORRECTIONS_FILE = ROOT / "models" / "data" / "agreement" / "adjudicated.jsonl"
 CORPUS_FILE = ROOT / "models" / "data" / "corpus.jsonl"
 SEPARATORS = {" ", "\n", "\n\n", "\n\n\n"}
 
@@ -277,11 +278,46 @@ def cmd_check(paths) -> int:
     return 1 if bad else 0
 
 
-def build(raw_dir: Path = RAW_DIR, dev_path: Path | None = None) -> tuple[list[dict], list[str]]:
+def apply_corrections(email: dict, corrections: list[dict]) -> dict:
+    """Settled disagreements from the second labelling, applied to a raw email.
+
+    A correction is {"id", "n": sentence index, "focus", "tone"} or {"id", "email_focus"}; the
+    email's tone list is recomputed from its sentences afterwards.
+    """
+    email = json.loads(json.dumps(email))
+    for c in corrections:
+        if "n" in c:
+            if c["n"] >= len(email["parts"]) or email["parts"][c["n"]][0] != c.get("sentence", email["parts"][c["n"]][0]):
+                raise CorpusError(f"correction for {c['id']} sentence {c['n']} no longer matches the text")
+            part = email["parts"][c["n"]]
+            part[1], part[2] = c["focus"], c["tone"]
+        if "email_focus" in c:
+            email["focus"] = c["email_focus"]
+    email["tone"] = [t for t in FLAGS if any(p[2] == t for p in email["parts"])]
+    return email
+
+
+def load_corrections(path: Path = CORRECTIONS_FILE) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = collections.defaultdict(list)
+    if Path(path).exists():
+        for c in load_jsonl(path):
+            if c.get("decision", "change") == "change":
+                out[c["id"]].append(c)
+    return out
+
+
+def build(raw_dir: Path = RAW_DIR, dev_path: Path | None = None,
+          corrections_path: Path = CORRECTIONS_FILE) -> tuple[list[dict], list[str]]:
     """Assemble every raw batch; return (records, problems). Any problem fails the build."""
     problems, records, ids = [], [], set()
+    corrections = load_corrections(corrections_path)
     for path in sorted(raw_dir.glob("*/batch-*.jsonl")):
         for n, email in enumerate(load_jsonl(path), 1):
+            if email.get("id") in corrections:
+                try:
+                    email = apply_corrections(email, corrections[email["id"]])
+                except CorpusError as e:
+                    problems.append(str(e))
             errs = check_raw(email, f"{path.relative_to(raw_dir)}:{n}")
             if email.get("id") in ids:
                 errs.append(f"{path}:{n}: duplicate id {email.get('id')!r}")

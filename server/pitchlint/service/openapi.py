@@ -21,8 +21,10 @@ SCHEMAS = {
     "AnalyzeRequest": {
         "type": "object", "required": ["text"],
         "properties": {
-            "text": {"type": "string", "description": "the email body as plain text"},
-            "subject": {"type": ["string", "null"]},
+            "text": {"type": "string", "minLength": 1, "maxLength": 100000, "pattern": "\\S",
+                     "description": "the email body as plain text (not only white space; the "
+                                    "default limit is 100,000 characters)"},
+            "subject": {"type": ["string", "null"], "maxLength": 2000},
             "mode": {"type": "string", "enum": ["compose", "read"], "default": "compose"},
             "id": {"description": "echoed back in batch answers"},
         },
@@ -67,8 +69,11 @@ SCHEMAS = {
     },
     "BatchRequest": {
         "type": "object", "required": ["emails"],
-        "properties": {"emails": {"type": "array", "maxItems": 100,
-                                  "items": {"$ref": "#/components/schemas/AnalyzeRequest"}}},
+        "properties": {"emails": {
+            "type": "array", "maxItems": 100,
+            "description": "each item is an AnalyzeRequest; an item that is not valid gets its "
+                           "own error in `results` and the others are still answered",
+            "items": {}}},
     },
     "BatchResponse": {
         "type": "object", "required": ["model", "results"],

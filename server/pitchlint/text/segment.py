@@ -15,11 +15,11 @@ from dataclasses import dataclass
 _LINE_BREAK = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 # . ! ? or an ellipsis, any closing quotes or brackets, then white space.
-_BOUNDARY = re.compile(r"(?:[.!?]+|…+)[\"'”’)\]]*(?=\s)")
+_BOUNDARY = re.compile(r"(?:[.!?]+|…+)[\"'”’)\]]*(?=[\s\x00-\x1f\x7f])")
 
 # Never end a sentence: titles and "e.g."-style abbreviations before a capitalised word.
 _TITLES = {"mr", "mrs", "ms", "mx", "dr", "prof", "st", "vs", "v", "e.g", "i.e", "eg", "ie", "cf",
-           "attn", "approx", "appr", "viz", "resp", "p.s", "ps", "n.b", "nb", "re", "fwd"}
+           "attn", "approx", "appr", "viz", "resp", "p.s", "ps", "n.b", "nb", "re", "fwd", "pvt"}
 # End a sentence only before a capitalised word, never before a number: "No. 5", "Jan. 12".
 _NUMBERED = {"no", "nos", "nr", "vol", "fig", "pp", "ref", "ext", "tel", "jan", "feb", "mar",
              "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "approx", "ca",
@@ -28,6 +28,7 @@ _GREETING = re.compile(
     r"^(?:hi|hello|hey|hiya|dear|greetings|good (?:morning|afternoon|evening|day)|morning|"
     r"afternoon|evening|yo|howdy|hola|bonjour|ciao)\b[^,.!?:;\n]{0,40}[,!:]\s+(?=[A-Z])",
     re.IGNORECASE)
+_LIST_MARKER = re.compile(r"^\s*(?:\d{1,3}|[A-Za-z]|[ivxIVX]{1,4})\.$")
 # "... wrote: > quoted" and "--- Forwarded message --- From: ..." on one line.
 _INLINE_CUTS = re.compile(r"(?<=\bwrote:)\s+(?=>|\S)|(?<=-{3})\s+(?=\*?(?:from|date|sent|to|subject):)",
                           re.IGNORECASE)
@@ -72,10 +73,15 @@ def _lines(text: str):
     yield pos, len(text)
 
 
+def _blank(ch: str) -> bool:
+    """White space, or a control character (which never belongs to a sentence's edge)."""
+    return ch.isspace() or ord(ch) < 32 or ord(ch) == 127
+
+
 def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
+    while start < end and _blank(text[start]):
         start += 1
-    while end > start and text[end - 1].isspace():
+    while end > start and _blank(text[end - 1]):
         end -= 1
     return start, end
 
@@ -108,12 +114,16 @@ def split_line(text: str, start: int, end: int) -> list[tuple[int, int]]:
         cuts.add(start + m.end())
     for m in _BOUNDARY.finditer(line):
         cut = start + m.end()
-        nxt = text[cut:end].lstrip()
+        nxt = text[cut:end].lstrip(" \t\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f\x10"
+                                    "\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1f\x7f\xa0")
         if not nxt:
             continue
         punct = m.group(0)
         if punct.startswith(".") and not punct.startswith(".."):
-            if nxt[0].islower() or _abbreviation_blocks(text[start:start + m.start() + 1], nxt):
+            before = text[start:start + m.start() + 1]
+            if nxt[0].islower() or _abbreviation_blocks(before, nxt):
+                continue
+            if _LIST_MARKER.match(before):  # "1. Faster onboarding", "a. Pricing"
                 continue
         cuts.add(cut)
     # Bullets run together on one line: "• one • two"
