@@ -232,3 +232,15 @@ def test_migrations_create_the_schema(app):
     with app.app_context():
         tables = set(inspect(get_db().engine).get_table_names())
     assert {"api_keys", "alembic_version"} <= tables
+
+
+def test_serve_decides_keys_by_address():
+    from pitchlint.service.serve import decide_keys, is_loopback
+
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3")
+    assert decide_keys("127.0.0.1", None) is False       # one local user, no keys
+    assert decide_keys("127.0.0.1", True) is True
+    assert decide_keys("0.0.0.0", None) is True          # any other address: keys required
+    with pytest.raises(SystemExit, match="refusing to serve"):
+        decide_keys("0.0.0.0", False)

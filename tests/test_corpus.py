@@ -120,3 +120,31 @@ def test_paraphrase_check_catches_a_paraphrase():
     twisted = dict(g, id="p-1", text=g["text"].replace("Hello", "Hi there").replace("30-minute", "half-hour"))
     found = paraphrases([twisted], dev)
     assert "p-1" in found
+
+
+def test_cohen_kappa_on_a_worked_example():
+    from pitchlint.agreement import cohen_kappa
+
+    # 50 items: 20 yes/yes, 15 no/no, 5 yes/no, 10 no/yes -> po 0.7, pe 0.5, kappa 0.4
+    pairs = [("y", "y")] * 20 + [("n", "n")] * 15 + [("y", "n")] * 5 + [("n", "y")] * 10
+    assert abs(cohen_kappa(pairs) - 0.4) < 1e-9
+    assert cohen_kappa([("a", "a"), ("b", "b")]) == 1.0
+
+
+def test_second_labelling_files_are_complete_and_agree_as_reported():
+    from pitchlint.agreement import agreement, check
+
+    folder = CORPUS_FILE.parent / "agreement"
+    first = load_jsonl(folder / "first_labels.jsonl")
+    labels = []
+    for part in ("A", "B"):
+        blind_rows = load_jsonl(folder / f"blind_{part}.jsonl")
+        assert "sentences" in blind_rows[0] and "focus" not in blind_rows[0]  # labels were hidden
+        rows = load_jsonl(folder / f"second_labels_{part}.jsonl")
+        assert check(blind_rows, rows) == []
+        labels += rows
+    res = agreement(first, labels)
+    assert res["emails"] >= 300
+    datasheet = (CORPUS_FILE.parent / "DATASHEET.md").read_text()
+    for key in ("sentence_focus", "sentence_tone", "email_focus", "email_tone_primary"):
+        assert f"{res[key]['kappa']:.3f}" in datasheet, key

@@ -117,3 +117,12 @@ def test_empty_and_whitespace():
                 max_size=80).map("".join))
 def test_spans_always_slice_back_and_cover_the_text(text):
     assert_consistent(text)
+
+
+def test_thanks_sentence_is_not_a_sign_off():
+    t = "Thanks for the call.\nWe can start Monday.\nBest,\nAna"
+    got = {s.text: s.signature for s in split(t)}
+    assert got["Thanks for the call."] is False and got["We can start Monday."] is False
+    assert got["Best,"] is True and got["Ana"] is True
+    t2 = "We can help.\n\nBest regards Cindy Liu Sales Dept.\n\nKind regards, Grant Ellis, Account Executive"
+    assert [s.signature for s in split(t2)] == [False, True, True]

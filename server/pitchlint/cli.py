@@ -203,6 +203,17 @@ def train(data, extra, out, epochs, seed, version, limit):
                           indent=2))
 
 
+@main.command()
+@click.option("--model", "model_dir", type=click.Path(exists=True), default=None)
+def calibrate(model_dir):
+    """Re-fit temperatures and thresholds of a trained model and regenerate its card."""
+    from .model import artifact
+    from .model.train import recalibrate
+
+    report = recalibrate(model_dir or str(artifact.DEFAULT_MODEL_DIR), log=lambda m: click.echo(m, err=True))
+    click.echo(json.dumps({k: v["headline"] for k, v in report.items()}, indent=2))
+
+
 # --- corpus --------------------------------------------------------------------------------
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

@@ -287,9 +287,15 @@ def apply_corrections(email: dict, corrections: list[dict]) -> dict:
     email = json.loads(json.dumps(email))
     for c in corrections:
         if "n" in c:
-            if c["n"] >= len(email["parts"]) or email["parts"][c["n"]][0] != c.get("sentence", email["parts"][c["n"]][0]):
-                raise CorpusError(f"correction for {c['id']} sentence {c['n']} no longer matches the text")
-            part = email["parts"][c["n"]]
+            n = c["n"]
+            want = c.get("sentence")
+            if want is not None and (n >= len(email["parts"]) or email["parts"][n][0] != want):
+                # The writer edited the email after it was sampled: find the sentence by text.
+                same = [i for i, p in enumerate(email["parts"]) if p[0] == want]
+                if len(same) != 1:
+                    raise CorpusError(f"correction for {c['id']} sentence {n} no longer matches the text")
+                n = same[0]
+            part = email["parts"][n]
             part[1], part[2] = c["focus"], c["tone"]
         if "email_focus" in c:
             email["focus"] = c["email_focus"]

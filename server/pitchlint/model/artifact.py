@@ -6,13 +6,24 @@
         config.json           name, version, label maps, temperatures, thresholds, metrics
         MODEL_CARD.md         generated from the run that made the weights
 
-At load time the int8 matrices are expanded and the encoder's linear layers are quantized
-again for fast int8 matrix products on the CPU (dynamic quantization, per channel), so the
-model that is measured and shipped is the one that runs.
+At load time the int8 matrices are expanded and the encoder runs in the fastest exact-enough
+form the CPU offers (`compute`):
+
+- "bf16": linear layers and attention in bfloat16 (fp32 accumulation, LayerNorm in fp32), on
+  CPUs with native bfloat16 (AMX or AVX-512 BF16) — the machines here. Each sentence's result is
+  independent of what else is in the batch, so cached and uncached answers agree.
+- "int8": PyTorch dynamic int8 quantization, for CPUs without bfloat16. Faster than fp32 there,
+  but activations are scaled per batch, so a sentence's scores can move slightly with its
+  batch-mates.
+- "fp32": the reference.
+
+Calibration and every reported figure use the same path as the service, so the model that is
+measured is the one that runs.
 """
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import warnings
 from pathlib import Path
@@ -73,15 +84,54 @@ def load_state(model_dir: Path) -> dict:
     return state
 
 
-def load_net(model_dir: Path, quantize: bool = True) -> tuple[PitchlintNet, dict]:
-    """The network in eval mode, with int8 encoder matrices when `quantize`."""
+COMPUTE_MODES = ("auto", "bf16", "int8", "fp32")
+
+
+def native_bf16() -> bool:
+    cpu = torch.cpu
+    return bool(getattr(cpu, "_is_amx_tile_supported", lambda: False)()
+                or getattr(cpu, "_is_avx512_bf16_supported", lambda: False)())
+
+
+def resolve_compute(compute: str | None) -> str:
+    compute = (compute or os.environ.get("PITCHLINT_COMPUTE") or "auto").lower()
+    if compute not in COMPUTE_MODES:
+        raise ValueError(f"compute must be one of {COMPUTE_MODES}, got {compute!r}")
+    if compute == "auto":
+        return "bf16" if native_bf16() else "int8"
+    return compute
+
+
+def load_net(model_dir: Path, compute: str | None = None) -> tuple[PitchlintNet, dict]:
+    """The network in eval mode, its encoder prepared for `compute` (see the module's notes)."""
     config = read_config(model_dir)
     net = PitchlintNet(NetConfig(**config["network"]))
     net.load_state_dict(load_state(model_dir))
     net.eval()
-    if quantize:
+    mode = resolve_compute(compute)
+    if mode == "int8":
         net.encoder = quantize_encoder(net.encoder)
+    elif mode == "bf16":
+        net.encoder = BF16Encoder(net.encoder)
+    net.compute = mode
     return net, config
+
+
+class BF16Encoder(nn.Module):
+    """The encoder with bfloat16 linear weights, run under CPU autocast; returns fp32."""
+
+    def __init__(self, encoder: nn.Module):
+        super().__init__()
+        for module in encoder.modules():
+            if isinstance(module, nn.Linear):
+                module.to(torch.bfloat16)
+        self.inner = encoder
+        self.config = encoder.config
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = self.inner(input_ids, attention_mask, token_type_ids)
+        return out.float()
 
 
 def quantize_encoder(encoder: nn.Module) -> nn.Module:

@@ -17,7 +17,7 @@ from ..labels import SENTENCE_FOCUS, TONES
 from . import artifact
 from .runtime import Analyzer
 
-WEIGHT_GRID = (0.5, 0.7, 0.85, 1.0, 1.2, 1.5, 2.0, 2.6)
+WEIGHT_GRID = (0.3, 0.45, 0.6, 0.75, 0.9, 1.0, 1.15, 1.35, 1.7, 2.2, 3.0, 4.0)
 THRESHOLD_GRID = tuple(round(0.2 + 0.025 * i, 3) for i in range(25))
 
 
@@ -94,8 +94,14 @@ def fit(an: Analyzer, val: list[dict], log=print) -> dict:
     _set(an, temperature=temps)
     log(f"temperatures (validation): {temps}")
 
+    # The probabilities do not depend on the thresholds: infer once, then only decide.
+    inferred = []
+    for k in range(0, len(val), 64):
+        inferred.extend(an.infer([{"text": r["text"], "subject": r.get("subject")} for r in val[k:k + 64]]))
+
     def objective(keys):
-        res = scoring.score(val, predict(an, val))
+        preds = [{"id": r["id"], **a} for r, a in zip(val, an.decide_all(inferred))]
+        res = scoring.score(val, preds)
         return sum(res["headline"][k] for k in keys) / len(keys)
 
     best_focus, best = {}, -1.0
@@ -168,6 +174,7 @@ def calibrate_and_report(model_dir: Path, val: list[dict], dev_path: str | None,
     fitted = fit(an, val, log=log)
     config = artifact.read_config(model_dir)
     config.update(fitted)
+    config["measured_compute"] = an.compute
     metrics = {"validation": _strip(evaluate_records(an, val))}
     dev = load_jsonl(dev_path) if dev_path and Path(dev_path).exists() else []
     dev_full = None

@@ -61,9 +61,11 @@ def write_card(model_dir: Path, config: dict, dev_full: dict | None) -> None:
         f"models/data/ (sha256 {t['data_sha256']}); see models/data/DATASHEET.md.",
         f"- Training: {t['epochs']} epochs, batch {t['batch_emails']} emails, AdamW (encoder lr "
         f"{t['lr_encoder']}, heads {t['lr_head']}), seed {t['seed']}, {t['threads']} CPU threads, "
-        f"{t['train_seconds'] / 60:.1f} minutes; final training loss {t['final_loss']}.",
-        "- Shipped as int8 (per-row scales); at load time the encoder's linear layers run as "
-        "dynamic int8 (per channel).",
+        f"{t['train_seconds'] / 60:.1f} minutes, {t.get('precision_used', 'fp32')} arithmetic; "
+        f"final training loss {t['final_loss']}.",
+        "- Shipped as int8 weights (one scale per row). At load time the encoder runs in "
+        "bfloat16 on CPUs with native bfloat16 (as here), else as dynamic int8; "
+        f"these figures were measured with `{config.get('measured_compute', 'bf16')}`.",
         f"- Calibration (temperature scaling on the validation split): {json.dumps(config['calibration'])}.",
         f"- Decision thresholds (label weights chosen on the validation split, never on dev): "
         f"{json.dumps(config['thresholds'])}.",

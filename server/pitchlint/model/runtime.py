@@ -11,6 +11,7 @@ import collections
 import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -78,6 +79,19 @@ class LRUCache:
             self._data.clear()
 
 
+@dataclass
+class Inferred:
+    """One email's sentences and the model's probabilities, before any threshold."""
+    text: str
+    sentences: list
+    email: EmailInput
+    sf: torch.Tensor
+    st: torch.Tensor
+    ef: torch.Tensor
+    quoted_email: EmailInput | None = None
+    ef_quoted: torch.Tensor | None = None
+
+
 def decide(probs: torch.Tensor, weights: list[float]) -> torch.Tensor:
     """Label indices: argmax of probabilities times per-label weights (the thresholds)."""
     return (probs * torch.tensor(weights)).argmax(-1)
@@ -85,7 +99,7 @@ def decide(probs: torch.Tensor, weights: list[float]) -> torch.Tensor:
 
 class Analyzer:
     def __init__(self, model_dir: Path | str | None = None, cache_size: int = 20000,
-                 threads: int | None = None):
+                 threads: int | None = None, compute: str | None = None):
         t0 = time.perf_counter()
         if threads:
             torch.set_num_threads(threads)
@@ -94,7 +108,8 @@ class Analyzer:
         if not (self.model_dir / "config.json").exists():
             raise FileNotFoundError(f"no model at {self.model_dir} (config.json missing); "
                                     f"run `pitchlint train` or set PITCHLINT_MODEL_DIR")
-        self.net, self.config = artifact.load_net(self.model_dir)
+        self.net, self.config = artifact.load_net(self.model_dir, compute)
+        self.compute = self.net.compute
         self.pieces = WordPieces(self.model_dir / "tokenizer.json")
         self.name = self.config["name"]
         self.version = self.config["version"]
@@ -159,6 +174,10 @@ class Analyzer:
         return results
 
     def _analyze_chunk(self, items: list[dict]) -> list[dict]:
+        return self.decide_all(self.infer(items))
+
+    def infer(self, items: list[dict]) -> list["Inferred"]:
+        """The model's probabilities for each email (no decisions yet)."""
         prepared = []
         for item in items:
             text = item.get("text")
@@ -185,28 +204,37 @@ class Analyzer:
             emails.append(EmailInput(torch.stack(vectors[pos:pos + n]), kinds, counted, bool(subject)))
             pos += n
         sf, st, ef = self._probabilities(emails)
+        # The email's focus if its own text turns out to hold no pitch and the quoted text
+        # must count too ("FYI, is this legit?" above a forwarded pitch).
+        with_quoted = [i for i, e in enumerate(emails) if KIND_QUOTED in e.kinds]
+        ef_quoted = {}
+        if with_quoted:
+            alt = [EmailInput(emails[i].vectors, emails[i].kinds,
+                              [k in (KIND_BODY, KIND_QUOTED) for k in emails[i].kinds],
+                              emails[i].has_subject) for i in with_quoted]
+            _, _, ef2 = self._probabilities(alt)
+            ef_quoted = {i: (alt[j], ef2[j]) for j, i in enumerate(with_quoted)}
+        return [Inferred(text, sentences, emails[i], sf[i], st[i], ef[i], *ef_quoted.get(i, (None, None)))
+                for i, (text, _, sentences) in enumerate(prepared)]
 
-        # The labels rest on the sender's own text; when it holds no pitch, on the quoted one.
-        redo = []
-        for i, e in enumerate(emails):
+    def decide_all(self, inferred: list["Inferred"]) -> list[dict]:
+        """Contract answers from probabilities, with the current thresholds."""
+        out = []
+        for inf in inferred:
+            e = inf.email
             off = int(e.has_subject)
-            n = len(e.kinds) - off
-            focus = decide(sf[i, off:off + n], self.focus_weights)
-            tone = decide(st[i, off:off + n], self.tone_weights)
+            n = len(inf.sentences)
+            focus = decide(inf.sf[off:off + n], self.focus_weights)
+            tone = decide(inf.st[off:off + n], self.tone_weights)
             pitch = [self.focus_labels[f] != "other" or self.tone_labels[t] != "neutral"
                      for f, t in zip(focus.tolist(), tone.tolist())]
-            body_kinds = e.kinds[off:]
-            counted = counted_sentences(body_kinds, pitch)
-            if counted != [k == KIND_BODY for k in body_kinds]:
-                e.counted = ([False] if e.has_subject else []) + counted
-                redo.append(i)
-        if redo:
-            _, _, ef2 = self._probabilities([emails[i] for i in redo])
-            for j, i in enumerate(redo):
-                ef[i] = ef2[j]
-
-        return [self._answer(text, sentences, emails[i], sf[i], st[i], ef[i])
-                for i, (text, _, sentences) in enumerate(prepared)]
+            counted = counted_sentences(e.kinds[off:], pitch)
+            if inf.quoted_email is not None and counted != [k == KIND_BODY for k in e.kinds[off:]]:
+                out.append(self._answer(inf.text, inf.sentences, inf.quoted_email, inf.sf, inf.st,
+                                        inf.ef_quoted))
+            else:
+                out.append(self._answer(inf.text, inf.sentences, e, inf.sf, inf.st, inf.ef))
+        return out
 
     def _answer(self, text: str, sentences: list[Sentence], email: EmailInput, sf, st, ef) -> dict:
         off = int(email.has_subject)
@@ -215,6 +243,15 @@ class Analyzer:
         counted = email.counted[off:off + n]
         focus_idx = decide(sf, self.focus_weights).tolist()
         tone_idx = decide(st, self.tone_weights).tolist()
+        # The GUIDE: pressure is never `other`. A desperate or threatening sentence is about
+        # what the sender wants (me_talk), or rests on the reader's situation (customer_centric).
+        other = self.focus_labels.index("other")
+        neutral = self.tone_labels.index("neutral")
+        for k in range(len(sentences)):
+            if tone_idx[k] != neutral and focus_idx[k] == other:
+                weighted = sf[k] * torch.tensor(self.focus_weights)
+                weighted[other] = -1.0
+                focus_idx[k] = int(weighted.argmax())
         out_sentences = []
         for k, s in enumerate(sentences):
             focus = self.focus_labels[focus_idx[k]]

@@ -10,6 +10,7 @@ Steps (each reads and writes files, so any can be re-run alone):
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -55,11 +56,26 @@ class TrainArgs:
     threads: int = 2
     dev: str = str(DEV_FILE)
     limit: int = 0            # train on the first N emails only (tests, smoke runs)
+    # bfloat16 autocast (fp32 master weights) where the CPU has native bfloat16: about twice
+    # as fast, and the same arithmetic the runtime uses. "fp32" forces full precision.
+    precision: str = "auto"
 
 
 def set_seed(seed: int) -> None:
     random.seed(seed)
     torch.manual_seed(seed)
+
+
+def resolved_precision(precision: str) -> str:
+    if precision == "auto":
+        return "bf16" if artifact.native_bf16() else "fp32"
+    return precision
+
+
+def precision_context(precision: str):
+    if resolved_precision(precision) == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def is_validation(email_id: str, share: float) -> bool:
@@ -217,7 +233,8 @@ def train(args: TrainArgs, log=print) -> dict:
         rng.shuffle(order)
         for b in range(steps_per_epoch):
             batch = [examples[i] for i in order[b * args.batch_emails:(b + 1) * args.batch_emails]]
-            loss = batch_loss(net, pieces, batch, class_weights, rng)
+            with precision_context(args.precision):
+                loss = batch_loss(net, pieces, batch, class_weights, rng)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -241,6 +258,7 @@ def train(args: TrainArgs, log=print) -> dict:
                      "validation_emails": len(val_recs), "steps": total,
                      "final_loss": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4),
                      "train_seconds": round(train_seconds, 1),
+                     "precision_used": resolved_precision(args.precision),
                      "data_sha256": data_fingerprint(args.data + args.extra)},
     }
     for k in ("data", "extra", "out", "dev"):
@@ -258,8 +276,30 @@ def train(args: TrainArgs, log=print) -> dict:
     return report
 
 
+def recalibrate(model_dir: str, log=print) -> dict:
+    """Re-run steps 4-5 (calibrate, report) on an existing artifact, with the validation split
+    of the data it was trained on (after a change to the runtime, for example)."""
+    config = artifact.read_config(Path(model_dir))
+    t = config["training"]
+    records = []
+    for p in t["data"] + t["extra"]:
+        records.extend(load_jsonl(_resolve(p)))
+    if t.get("limit"):
+        records = records[:t["limit"]]
+    val = [r for r in records if is_validation(r["id"], t["validation_share"])]
+    dev = _resolve(t["dev"]) if t.get("dev") else None
+    from .calibrate import calibrate_and_report
+
+    return calibrate_and_report(Path(model_dir), val, str(dev) if dev else None, log=log)
+
+
 def _rel(p: str) -> str:
-    try:
-        return str(Path(p).resolve().relative_to(artifact.ROOT.parent))
-    except ValueError:
-        return str(p)
+    """A path as the artifact records it: relative to the repository root."""
+    return os.path.relpath(Path(p).resolve(), artifact.ROOT)
+
+
+def _resolve(p: str) -> Path:
+    path = Path(p)
+    if path.is_absolute():
+        return path
+    return (artifact.ROOT / path).resolve()

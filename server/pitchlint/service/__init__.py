@@ -9,7 +9,7 @@ import os
 
 from flask import Flask
 
-from . import api, config, cors, db, errors, health, limits, model, openapi
+from . import addins, api, config, cors, db, errors, health, limits, model, openapi
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -33,4 +33,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
+    addins.init_app(app)
     return app

@@ -21,9 +21,9 @@ def is_loopback(host: str) -> bool:
 
 
 def decide_keys(host: str, configured: bool | None) -> bool:
-    """Keys are required off loopback; on loopback they are optional (one local user)."""
+    """Keys are required off loopback; on loopback they are off unless asked for (one local user)."""
     if is_loopback(host):
-        return True if configured is None else configured
+        return False if configured is None else configured
     if configured is False:
         raise SystemExit(f"refusing to serve on {host} without API keys: PITCHLINT_REQUIRE_KEYS=0 is "
                          "only allowed on a loopback address (127.0.0.1, ::1)")

@@ -34,15 +34,15 @@ _INLINE_CUTS = re.compile(r"(?<=\bwrote:)\s+(?=>|\S)|(?<=-{3})\s+(?=\*?(?:from|d
                           re.IGNORECASE)
 
 _SIGN_OFF = re.compile(
-    r"^(?:best|best regards|kind regards|kindest regards|regards|warm regards|warmest regards|"
+    r"^(?i:best|best regards|kind regards|kindest regards|regards|warm regards|warmest regards|"
     r"warmly|warm wishes|best wishes|all the best|thanks|thank you|thanks so much|thanks again|"
     r"thank you so much|many thanks|thanks in advance|thank you in advance|cheers|sincerely|"
     r"yours sincerely|sincerely yours|yours truly|yours faithfully|respectfully|talk soon|"
     r"speak soon|take care|rgds|br|thx|ty|tia|cordially|with thanks|with gratitude|"
     r"with kind regards|with best regards|greetings|salutations|un saludo|saludos|"
     r"bonne (?:journée|semaine)|mit freundlichen grüßen|ciao|xx|xo|love)"
-    r"\s*[,.!]*(?:\s*,?\s*[\w .'&@|()-]{0,60})?$",
-    re.IGNORECASE)
+    # then perhaps a name on the same line: capitalised words ("Best, Owen Pratt, Sales")
+    r"\s*[,.!]*(?:\s*[,|\-–—]?\s*[A-Z@][\w.'&@()]*(?:[\s,|\-–—]+[A-Z@][\w.'&@()]*){0,6})?\s*$")
 _SIGNATURE_DELIMITER = re.compile(r"^(?:--|—|__+)(?:\s|$)")
 _SENT_FROM = re.compile(r"^(?:sent from my|sent from (?:outlook|mail|yahoo)|get outlook for)",
                         re.IGNORECASE)

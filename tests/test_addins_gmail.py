@@ -1,0 +1,450 @@
+"""The Gmail add-on: Google's ID token on every request (signed by a local key, published as
+Google publishes its certificates, by a loopback server), the cards each trigger answers
+(checked against manifest/gmail/card.schema.json), the Gmail API reads (HttpMockSequence with
+responses shaped as Gmail's), failures as readable cards, and feedback storage."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import time
+from pathlib import Path
+
+import jsonschema
+import jwt
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from googleapiclient.http import HttpMockSequence
+
+from .test_addins_text import LoopbackSite, RecordingAnalyzer, shipped_analyzer
+
+ROOT = Path(__file__).resolve().parents[1]
+AUDIENCE = "https://pitchlint.example.com/addin"
+ADDON_EMAIL = "service-123456789012@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"
+CARD_SCHEMA = json.loads((ROOT / "manifest" / "gmail" / "card.schema.json").read_text())
+PITCH = ("Hi Sam,\n\nI apologise for chasing again, but did my last three emails get through? "
+         "Our company is the leading platform for logistics. Come January you will be moved to "
+         "another account manager and 2013 pricing will be in full effect.\n\nTom")
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    return RecordingAnalyzer(shipped_analyzer())
+
+
+def _cert(key, name="google-test"):
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.timezone.utc)
+    return (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
+            .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode())
+
+
+@pytest.fixture(scope="module")
+def google_keys():
+    return {"signing": rsa.generate_private_key(public_exponent=65537, key_size=2048),
+            "other": rsa.generate_private_key(public_exponent=65537, key_size=2048)}
+
+
+@pytest.fixture(scope="module")
+def certs_site(google_keys):
+    site = LoopbackSite()
+    site.docs["/oauth2/v1/certs"] = (200, {"g-key-1": _cert(google_keys["signing"])})
+    yield site
+    site.close()
+
+
+def google_token(key, kid="g-key-1", **overrides) -> str:
+    now = int(time.time())
+    claims = {"iss": "https://accounts.google.com", "aud": AUDIENCE, "azp": "1234567890",
+              "email": ADDON_EMAIL, "email_verified": True, "sub": "1234567890",
+              "iat": now - 5, "exp": now + 3600}
+    claims.update(overrides)
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+
+
+class RecordingHttp(HttpMockSequence):
+    """Gmail's answers in order; keeps each request's URI and headers."""
+
+    def __init__(self, iterable):
+        super().__init__(iterable)
+        self.requests: list[tuple[str, dict]] = []
+
+    def request(self, uri, method="GET", body=None, headers=None, redirections=1, connection_type=None):
+        self.requests.append((uri, dict(headers or {})))
+        return super().request(uri, method, body, headers, redirections, connection_type)
+
+
+@pytest.fixture
+def gmail(make_app, certs_site, google_keys):
+    """An app plus helpers: post(endpoint, event, answers) with Gmail answering `answers`."""
+
+    class Harness:
+        http: RecordingHttp | None = None
+
+        def __init__(self, **overrides):
+            cfg = {"GOOGLE_AUDIENCES": [AUDIENCE], "GOOGLE_ADDON_EMAIL": ADDON_EMAIL,
+                   "GOOGLE_CERTS_URL": f"{certs_site.url}/oauth2/v1/certs",
+                   "GMAIL_HTTP_FACTORY": lambda: self.http}
+            cfg.update(overrides)
+            self.app = make_app(**cfg)
+            self.client = self.app.test_client()
+
+        def post(self, endpoint, event=None, answers=(), token=None, check_card=True):
+            self.http = RecordingHttp(list(answers))
+            token = token if token is not None else google_token(google_keys["signing"])
+            resp = self.client.post(f"/addin/gmail/{endpoint}", json=event if event is not None else {},
+                                    headers={"Authorization": f"Bearer {token}"} if token else {})
+            if check_card and resp.status_code == 200:
+                jsonschema.validate(resp.get_json(), CARD_SCHEMA)
+            return resp
+
+    return Harness
+
+
+def event(message_id="msg-1", thread_id=None, draft_id=None, params=None, with_token=True):
+    gm = {"messageId": message_id, "accessToken": "per-message-token"}
+    if thread_id:
+        gm["threadId"] = thread_id
+    if draft_id:
+        gm["draftId"] = draft_id
+    ev = {"commonEventObject": {"hostApp": "GMAIL", "platform": "WEB"}, "gmail": gm}
+    if params:
+        ev["commonEventObject"]["parameters"] = params
+    if with_token:
+        ev["authorizationEventObject"] = {"userOAuthToken": "ya29.user-token",
+                                          "systemIdToken": "ignored"}
+    return ev
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def part(mime, text, charset="UTF-8", filename=""):
+    return {"partId": "0", "mimeType": mime, "filename": filename,
+            "headers": [{"name": "Content-Type", "value": f'{mime}; charset="{charset}"'}],
+            "body": {"size": len(text), "data": b64(text.encode(charset))}}
+
+
+def message(payload, subject="Following up", msg_id="msg-1", labels=("INBOX",), size=4000):
+    payload = dict(payload)
+    payload["headers"] = payload.get("headers", []) + [{"name": "Subject", "value": subject},
+                                                       {"name": "From", "value": "Tom <tom@acme.example>"}]
+    return {"id": msg_id, "threadId": "t-1", "labelIds": list(labels), "sizeEstimate": size,
+            "payload": payload}
+
+
+def ok(doc):
+    return ({"status": "200", "content-type": "application/json"}, json.dumps(doc))
+
+
+def http_error(status, reason):
+    return ({"status": str(status), "content-type": "application/json"},
+            json.dumps({"error": {"code": status, "message": reason, "status": reason}}))
+
+
+def card_of(resp):
+    body = resp.get_json()
+    if "action" in body:
+        return body["action"]["navigations"][0]["pushCard"]
+    return body["renderActions"]["action"]["navigations"][0]["updateCard"]
+
+
+def card_text(card) -> str:
+    return json.dumps(card, ensure_ascii=False)
+
+
+# ---- Google's ID token --------------------------------------------------------------------
+
+def test_homepage_with_a_valid_token(gmail):
+    resp = gmail().post("homepage", {"commonEventObject": {"hostApp": "GMAIL"}})
+    assert resp.status_code == 200
+    assert "Nothing is stored" in card_text(card_of(resp))
+
+
+@pytest.mark.parametrize("claims,code", [
+    ({"exp": int(time.time()) - 3600, "iat": int(time.time()) - 7200}, "google_token_expired"),
+    ({"aud": "https://someone-else.example/addin"}, "google_wrong_audience"),
+    ({"iss": "https://evil.example"}, "google_wrong_issuer"),
+    ({"email": "attacker@other-project.iam.gserviceaccount.com"}, "google_wrong_caller"),
+])
+def test_bad_google_tokens_are_refused(gmail, google_keys, claims, code):
+    resp = gmail().post("message", event(), token=google_token(google_keys["signing"], **claims))
+    assert resp.status_code == 401, resp.get_json()
+    assert resp.get_json()["error"]["code"] == code
+
+
+def test_bad_signature_and_unknown_key_are_refused(gmail, google_keys):
+    h = gmail()
+    for token in (google_token(google_keys["other"]),                  # wrong key, right kid
+                  google_token(google_keys["other"], kid="g-key-9"),   # key not published
+                  "not-a-token"):
+        resp = h.post("homepage", {}, token=token)
+        assert resp.status_code == 401
+        assert resp.get_json()["error"]["code"] == "invalid_google_token"
+        assert resp.get_json()["error"]["message"]
+
+
+def test_missing_token_is_refused(gmail):
+    resp = gmail().post("homepage", {}, token="")
+    assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "missing_google_token"
+
+
+def test_the_endpoint_url_is_an_accepted_audience(gmail, google_keys):
+    h = gmail(GOOGLE_AUDIENCES=[], PUBLIC_URL="https://pitchlint.example.com")
+    token = google_token(google_keys["signing"], aud="https://pitchlint.example.com/addin/gmail/homepage")
+    resp = h.post("homepage", {}, token=token)
+    assert resp.status_code == 200
+    assert card_of(resp)["header"]["imageUrl"] == "https://pitchlint.example.com/addin/outlook/assets/icon-64.png"
+    # ... but only for that endpoint
+    assert h.post("message", event(), token=token).status_code == 401
+
+
+def test_unconfigured_add_on_says_what_to_set(gmail):
+    resp = gmail(GOOGLE_AUDIENCES=[], PUBLIC_URL=None).post("homepage", {})
+    assert resp.status_code == 503
+    assert "PITCHLINT_GOOGLE_AUDIENCE" in resp.get_json()["error"]["message"]
+
+
+def test_certificates_are_fetched_once(gmail, certs_site):
+    h = gmail()
+    before = certs_site.hits.get("/oauth2/v1/certs", 0)
+    for _ in range(3):
+        assert h.post("homepage", {}).status_code == 200
+    assert certs_site.hits["/oauth2/v1/certs"] - before <= 1
+
+
+# ---- the opened message -------------------------------------------------------------------
+
+def test_plain_message_is_classified_in_read_mode(gmail, analyzer):
+    h = gmail()
+    resp = h.post("message", event(), [ok(message(part("text/plain", PITCH)))])
+    card = card_of(resp)
+    assert card["header"]["subtitle"].startswith("This incoming pitch")
+    assert analyzer.asked[-1]["mode"] == "read"
+    assert analyzer.asked[-1]["subject"] == "Following up"
+    uri, headers = h.http.requests[0]
+    assert "/gmail/v1/users/me/messages/msg-1" in uri and "format=full" in uri
+    assert headers.get("authorization") == "Bearer ya29.user-token"
+    assert headers.get("X-Goog-Gmail-Access-Token") == "per-message-token"
+    # every flagged sentence is listed, each with a feedback button
+    result = analyzer.inner.analyze_batch([analyzer.asked[-1]])[0]
+    flagged = [s for s in result["sentences"] if s["flagged"]]
+    listed = [w for sec in card["sections"][1:] for w in sec["widgets"] if "decoratedText" in w]
+    assert len(listed) == len(flagged)
+    for w in listed:
+        assert w["decoratedText"]["button"]["onClick"]["action"]["function"].endswith("/addin/gmail/feedback")
+
+
+def test_html_only_message_leaves_out_the_quoted_thread(gmail, analyzer):
+    html = ("<div dir='ltr'><p>Hi Sam,</p><p>Sorry to chase &amp; bother you again.</p>"
+            "<div class='gmail_quote'><div>On Mon, Nov 3, 2026 at 10:02 AM Sam &lt;sam@buyer.example&gt; wrote:</div>"
+            "<blockquote>We have no budget this year.</blockquote></div></div>")
+    resp = gmail().post("message", event(), [ok(message(part("text/html", html)))])
+    assert resp.status_code == 200
+    sent = analyzer.asked[-1]["text"]
+    assert "Sorry to chase & bother you again." in sent
+    assert "no budget" not in sent and "wrote:" not in sent
+
+
+def test_multipart_message_prefers_plain_text_and_skips_attachments(gmail, analyzer):
+    payload = {"mimeType": "multipart/mixed", "parts": [
+        {"mimeType": "multipart/alternative", "parts": [
+            part("text/plain", "Plain words: could we talk on Tuesday?"),
+            part("text/html", "<p>HTML words: could we talk on Tuesday?</p>")]},
+        {"mimeType": "application/pdf", "filename": "deck.pdf",
+         "body": {"attachmentId": "att-1", "size": 200000}}]}
+    resp = gmail().post("message", event(), [ok(message(payload))])
+    assert resp.status_code == 200
+    assert analyzer.asked[-1]["text"].startswith("Plain words")
+
+
+@pytest.mark.parametrize("charset,text", [
+    ("ISO-8859-1", "Désolé de vous relancer, mais avez-vous reçu mes messages ?"),
+    ("windows-1252", "I\u2019m sorry to chase \u2013 did you get my note?"),
+    ("no-such-charset", "Plain ASCII still reads fine."),
+])
+def test_non_utf8_charsets_are_decoded(gmail, analyzer, charset, text):
+    p = part("text/plain", text, charset="latin-1" if charset == "no-such-charset" else charset)
+    p["headers"] = [{"name": "Content-Type", "value": f"text/plain; charset={charset}"}]
+    resp = gmail().post("message", event(), [ok(message({"mimeType": "text/plain", **p}))])
+    assert resp.status_code == 200
+    assert analyzer.asked[-1]["text"] == text
+
+
+@pytest.mark.parametrize("answer,expected", [
+    (http_error(403, "PERMISSION_DENIED"), "reopen the add-on"),
+    (http_error(401, "UNAUTHENTICATED"), "reopen the add-on"),
+    (http_error(404, "NOT_FOUND"), "could not find this message"),
+    (http_error(500, "INTERNAL"), "answered with an error (500)"),
+])
+def test_gmail_errors_become_readable_cards(gmail, answer, expected):
+    resp = gmail().post("message", event(), [answer, answer])
+    assert resp.status_code == 200
+    card = card_of(resp)
+    assert card["header"]["subtitle"] == "Could not check this email"
+    assert expected.lower() in card_text(card).lower()
+
+
+def test_oversized_message_is_not_read(gmail, analyzer):
+    before = len(analyzer.asked)
+    resp = gmail().post("message", event(), [ok(message(part("text/plain", PITCH), size=30_000_000))])
+    assert "30.0 MB" in card_text(card_of(resp))
+    assert len(analyzer.asked) == before
+
+
+def test_text_over_the_limit_gets_a_card(gmail):
+    resp = gmail(MAX_TEXT_CHARS=100).post("message", event(), [ok(message(part("text/plain", PITCH)))])
+    assert "too long" in card_text(card_of(resp))
+
+
+def test_message_without_the_users_token_gets_a_card(gmail):
+    resp = gmail().post("message", event(with_token=False))
+    assert "permission" in card_text(card_of(resp))
+
+
+def test_service_down_gets_a_card_not_a_blank_pane(gmail):
+    h = gmail()
+    h.app.extensions["pitchlint_analyzer"] = None
+    h.app.config["MODEL_DIR"] = "/nonexistent/model"
+    resp = h.post("message", event(), [ok(message(part("text/plain", PITCH)))])
+    assert resp.status_code == 200
+    assert "not ready" in card_text(card_of(resp))
+
+
+def test_empty_own_text_gets_a_card(gmail):
+    resp = gmail().post("message", event(), [ok(message(part("text/plain", "> only a quote\n> nothing else")))])
+    assert "Nothing to check yet" in card_text(card_of(resp))
+
+
+# ---- the draft being written --------------------------------------------------------------
+
+def test_compose_reads_the_draft_by_id(gmail, analyzer):
+    h = gmail()
+    draft = {"id": "r-42", "message": message(part("text/plain", PITCH), labels=("DRAFT",))}
+    resp = h.post("compose", event(draft_id="r-42"), [ok(draft)])
+    card = card_of(resp)
+    assert card["header"]["subtitle"].startswith("This draft")
+    assert analyzer.asked[-1]["mode"] == "compose"
+    assert "/drafts/r-42" in h.http.requests[0][0]
+    assert "Analyse again" in card_text(card)
+
+
+def test_compose_finds_the_draft_in_a_long_thread(gmail, analyzer):
+    h = gmail()
+    msgs = [message(part("text/plain", f"Earlier message number {i}."), msg_id=f"m{i}") for i in range(40)]
+    msgs.append(message(part("text/plain", "Sorry to chase again, any news?\n\nOn Fri, Sam wrote:\n> no"),
+                        msg_id="m40", labels=("DRAFT",)))
+    resp = h.post("compose", event(thread_id="t-1"), [ok({"id": "t-1", "messages": msgs})])
+    assert resp.status_code == 200
+    assert analyzer.asked[-1]["text"] == "Sorry to chase again, any news?"
+    assert "/threads/t-1" in h.http.requests[0][0]
+
+
+def test_compose_without_ids_reads_the_newest_draft(gmail, analyzer):
+    h = gmail()
+    answers = [ok({"drafts": [{"id": "r-7", "message": {"id": "m-7", "threadId": "t-7"}}]}),
+               ok({"id": "r-7", "message": message(part("text/plain", "We are the best vendor."))})]
+    resp = h.post("compose", event(message_id=None), answers)
+    assert resp.status_code == 200
+    assert analyzer.asked[-1]["text"] == "We are the best vendor."
+    assert "/drafts?" in h.http.requests[0][0] and "/drafts/r-7" in h.http.requests[1][0]
+
+
+def test_compose_before_gmail_saved_the_draft(gmail):
+    resp = gmail().post("compose", event(message_id=None), [ok({"resultSizeEstimate": 0})])
+    assert "has not saved this draft yet" in card_text(card_of(resp))
+
+
+def test_analyse_again_redraws_the_card(gmail):
+    draft = {"id": "r-42", "message": message(part("text/plain", PITCH), labels=("DRAFT",))}
+    resp = gmail().post("compose", event(draft_id="r-42", params={"refresh": "1"}), [ok(draft)])
+    assert "updateCard" in resp.get_json()["renderActions"]["action"]["navigations"][0]
+
+
+def test_compose_without_permission_gets_a_card(gmail):
+    assert "permission" in card_text(card_of(gmail().post("compose", event(with_token=False))))
+
+
+# ---- feedback: the only thing stored --------------------------------------------------------
+
+@pytest.mark.db
+def test_feedback_is_stored_masked(gmail):
+    from sqlalchemy import select
+
+    from pitchlint.service.addins.feedback import SentenceFeedback, sentence_hash
+    from pitchlint.service.db import get_db
+
+    h = gmail()
+    sentence = "Sorry to chase, call me on +1 415 555 0100."
+    resp = h.post("feedback", event(params={"sentence": sentence, "label": "desperate", "kind": "wrong"}))
+    assert resp.get_json()["renderActions"]["action"]["notification"]["text"].startswith("Thanks")
+    with h.app.app_context(), get_db().sessions() as s:
+        rows = list(s.scalars(select(SentenceFeedback)))
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row.source, row.label, row.kind) == ("gmail", "desperate", "wrong")
+    assert row.masked_text == "Sorry to chase, call me on [phone]."
+    assert row.sentence_hash == sentence_hash(sentence)
+
+
+@pytest.mark.db
+def test_bad_feedback_is_a_notification_and_stores_nothing(gmail):
+    from sqlalchemy import func, select
+
+    from pitchlint.service.addins.feedback import SentenceFeedback
+    from pitchlint.service.db import get_db
+
+    h = gmail()
+    resp = h.post("feedback", event(params={"sentence": "x", "label": "rude", "kind": "wrong"}))
+    assert "not saved" in resp.get_json()["renderActions"]["action"]["notification"]["text"]
+    with h.app.app_context(), get_db().sessions() as s:
+        assert s.scalar(select(func.count()).select_from(SentenceFeedback)) == 0
+
+
+@pytest.mark.db
+def test_analysing_stores_nothing(gmail):
+    from sqlalchemy import func, select
+
+    from pitchlint.service.addins.feedback import SentenceFeedback
+    from pitchlint.service.db import get_db
+
+    h = gmail()
+    h.post("message", event(), [ok(message(part("text/plain", PITCH)))])
+    with h.app.app_context(), get_db().sessions() as s:
+        assert s.scalar(select(func.count()).select_from(SentenceFeedback)) == 0
+
+
+# ---- the deployment descriptor --------------------------------------------------------------
+
+def test_deployment_asks_for_exactly_the_scopes_used():
+    dep = json.loads((ROOT / "manifest" / "gmail" / "deployment.json").read_text())
+    assert sorted(dep["oauthScopes"]) == sorted([
+        "https://www.googleapis.com/auth/gmail.addons.execute",
+        "https://www.googleapis.com/auth/gmail.addons.current.message.readonly",
+        "https://www.googleapis.com/auth/gmail.addons.current.action.compose",
+        "https://www.googleapis.com/auth/gmail.compose",
+    ])
+    gm = dep["addOns"]["gmail"]
+    assert gm["composeTrigger"]["draftAccess"] == "METADATA"
+    urls = [dep["addOns"]["common"]["homepageTrigger"]["runFunction"],
+            gm["contextualTriggers"][0]["onTriggerFunction"],
+            gm["composeTrigger"]["selectActions"][0]["runFunction"]]
+    assert [u.rsplit("/", 1)[1] for u in urls] == ["homepage", "message", "compose"]
+    assert all(u.startswith("https://") for u in urls)
+
+
+def test_every_api_method_used_is_covered_by_a_granted_scope():
+    import googleapiclient
+
+    doc = json.loads((Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"
+                      / "gmail.v1.json").read_text())
+    granted = set(json.loads((ROOT / "manifest" / "gmail" / "deployment.json").read_text())["oauthScopes"])
+    users = doc["resources"]["users"]["resources"]
+    for resource, method in [("messages", "get"), ("threads", "get"), ("drafts", "get"), ("drafts", "list")]:
+        assert granted & set(users[resource]["methods"][method]["scopes"]), (resource, method)
