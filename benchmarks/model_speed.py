@@ -26,15 +26,21 @@ sys.path.insert(0, str(ROOT / "server"))
 
 EMAIL = (
     "Hi Marcus,\n\n"
-    "I noticed your team is hiring three new account executives in Denver this quarter. "
-    "We are the leading sales enablement platform, trusted by over 900 companies worldwide. "
-    "Our award-winning coaching suite includes call recording, scorecards and a content library. "
-    "I'm sorry to keep chasing you, but this is my fourth email and I really need a reply. "
-    "If we don't speak before Friday, the onboarding discount for your new hires will be gone. "
-    "Would you have fifteen minutes on Thursday afternoon for a quick walkthrough of the platform?\n\n"
+    "I noticed your team is hiring three new account executives in Denver this quarter, which "
+    "usually means a lot of onboarding work for your sales managers over the next few months. "
+    "We are the leading sales enablement platform, trusted by over nine hundred companies "
+    "worldwide, and our award-winning coaching suite includes call recording, scorecards, "
+    "forecasting and a searchable content library for every rep. "
+    "I'm sorry to keep chasing you, but this is my fourth email in two weeks and I really need a "
+    "reply before my manager reviews my pipeline on Friday. "
+    "If we don't speak before the end of the month, the onboarding discount for your new hires "
+    "will be gone and the price goes up by a third. "
+    "Would you have fifteen minutes on Thursday afternoon for a quick walkthrough of how other "
+    "sales teams in Colorado ramp their new reps?\n\n"
     "Best regards,\nJordan Ellis, Senior Account Executive"
 )
 CHANGED = EMAIL.replace("fifteen minutes on Thursday afternoon", "twenty minutes on Tuesday morning")
+assert CHANGED != EMAIL
 
 
 def machine() -> str:
@@ -77,6 +83,7 @@ def child_cold_load() -> None:
     first = time.perf_counter() - t0
     for text in corpus_emails(200):
         an.analyze(text)
+    an.analyze_batch([{"text": t} for t in corpus_emails(600)[200:]])
     status = Path("/proc/self/status").read_text()
     rss = int(next(l for l in status.splitlines() if l.startswith("VmRSS")).split()[1]) / 1024
     peak = int(next(l for l in status.splitlines() if l.startswith("VmHWM")).split()[1]) / 1024
@@ -162,7 +169,8 @@ def main() -> int:
     child = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"cold start (fresh process: imports + load): {child['load_s']:.2f} s; first answer at "
           f"{child['first_answer_s']:.2f} s")
-    print(f"resident memory after 200 emails: {child['rss_mb']:.0f} MB (peak {child['peak_rss_mb']:.0f} MB)")
+    print(f"resident memory after 200 single emails and a batch of 400: {child['rss_mb']:.0f} MB "
+          f"(peak {child['peak_rss_mb']:.0f} MB)")
     size = sum(p.stat().st_size for p in Path(an.model_dir).iterdir()) / 1e6
     print(f"artifact on disk: {size:.1f} MB")
     return 0

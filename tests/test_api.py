@@ -87,6 +87,7 @@ BAD_INPUT = [
     ("unknown mode", dict(body={"text": "Hi there.", "mode": "shout"}), 400, "invalid_mode"),
     ("subject number", dict(body={"text": "Hi there.", "subject": 3}), 400, "invalid_subject"),
     ("empty text", dict(body={"text": "  \n\t "}), 400, "empty_text"),
+    ("only control characters", dict(body={"text": "\x00\x07 \ufeff\x85\x1f"}), 400, "empty_text"),
     ("text over the limit", dict(body={"text": "a" * 100_001}), 413, "text_too_long"),
     ("invalid UTF-8", dict(raw=b'{"text": "caf\xe9"}'), 400, "invalid_utf8"),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pitchlint.text.segment import split
+from pitchlint.text.segment import _blank, split
 
 
 def texts(text):
@@ -16,9 +16,9 @@ def assert_consistent(text):
     for s in split(text):
         assert text[s.start:s.end] == s.text
         assert s.start >= prev and s.end > s.start
-        assert all(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in text[prev:s.start])
+        assert all(_blank(c) for c in text[prev:s.start])
         prev = s.end
-    assert all(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in text[prev:])
+    assert all(_blank(c) for c in text[prev:])
 
 
 def test_greeting_signoff_and_name_lines():

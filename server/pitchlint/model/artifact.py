@@ -109,6 +109,8 @@ def load_net(model_dir: Path, compute: str | None = None) -> tuple[PitchlintNet,
     net.load_state_dict(load_state(model_dir))
     net.eval()
     mode = resolve_compute(compute)
+    for layer in net.encoder.layers:
+        layer.fuse_qkv()
     if mode == "int8":
         net.encoder = quantize_encoder(net.encoder)
     elif mode == "bf16":
@@ -128,9 +130,9 @@ class BF16Encoder(nn.Module):
         self.inner = encoder
         self.config = encoder.config
 
-    def forward(self, input_ids, attention_mask, token_type_ids=None):
+    def forward(self, input_ids, attention_mask, token_type_ids=None, position_ids=None):
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            out = self.inner(input_ids, attention_mask, token_type_ids)
+            out = self.inner(input_ids, attention_mask, token_type_ids, position_ids)
         return out.float()
 
 

@@ -45,9 +45,10 @@ class Embeddings(nn.Module):
         self.LayerNorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
         self.dropout = nn.Dropout(cfg.hidden_dropout_prob)
 
-    def forward(self, input_ids, token_type_ids):
-        pos = torch.arange(input_ids.shape[1], device=input_ids.device)
-        x = (self.word_embeddings(input_ids) + self.position_embeddings(pos)[None]
+    def forward(self, input_ids, token_type_ids, position_ids=None):
+        if position_ids is None:
+            position_ids = torch.arange(input_ids.shape[1], device=input_ids.device)[None]
+        x = (self.word_embeddings(input_ids) + self.position_embeddings(position_ids)
              + self.token_type_embeddings(token_type_ids))
         return self.dropout(self.LayerNorm(x))
 
@@ -67,14 +68,26 @@ class Layer(nn.Module):
         self.out_norm = nn.LayerNorm(h, eps=cfg.layer_norm_eps)
         self.dropout = nn.Dropout(cfg.hidden_dropout_prob)
 
+    def fuse_qkv(self) -> None:
+        """For inference: one matrix product for query, key and value instead of three."""
+        h = self.query.in_features
+        qkv = nn.Linear(h, 3 * h).to(self.query.weight.dtype)
+        with torch.no_grad():
+            qkv.weight.copy_(torch.cat([self.query.weight, self.key.weight, self.value.weight]))
+            qkv.bias.copy_(torch.cat([self.query.bias, self.key.bias, self.value.bias]))
+        self.qkv = qkv
+        del self.query, self.key, self.value
+
     def forward(self, x, attn_bias):
         b, n, h = x.shape
         d = h // self.heads
+        if hasattr(self, "qkv"):
+            q, k, v = self.qkv(x).view(b, n, 3, self.heads, d).permute(2, 0, 3, 1, 4)
+        else:
+            def split(t):
+                return t.view(b, n, self.heads, d).transpose(1, 2)
 
-        def split(t):
-            return t.view(b, n, self.heads, d).transpose(1, 2)
-
-        q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
+            q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
         a = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias,
                                            dropout_p=0.1 if self.training else 0.0)
         a = a.transpose(1, 2).reshape(b, n, h)
@@ -92,12 +105,17 @@ class Encoder(nn.Module):
         self.embeddings = Embeddings(cfg)
         self.layers = nn.ModuleList(Layer(cfg) for _ in range(cfg.num_hidden_layers))
 
-    def forward(self, input_ids, attention_mask, token_type_ids=None):
+    def forward(self, input_ids, attention_mask, token_type_ids=None, position_ids=None):
+        """`attention_mask` is (B, L) for one sequence per row, or a boolean (B, L, L) saying
+        which token may attend to which, for several sequences packed into one row."""
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)
-        x = self.embeddings(input_ids, token_type_ids)
-        # Additive mask: padded keys get a large negative score.
-        bias = (1.0 - attention_mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
+        x = self.embeddings(input_ids, token_type_ids, position_ids)
+        if attention_mask.dim() == 3:
+            bias = attention_mask[:, None]
+        else:
+            # Additive mask: padded keys get a large negative score.
+            bias = (1.0 - attention_mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
         for layer in self.layers:
             x = layer(x, bias)
         return x

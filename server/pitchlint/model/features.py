@@ -8,12 +8,12 @@ from pathlib import Path
 import torch
 
 from ..text.segment import Sentence
-from .network import (KIND_BODY, KIND_QUOTED, KIND_SIGNATURE, KIND_SUBJECT, chunk_token_ids,
-                      pad_batch)
+from .network import KIND_BODY, KIND_QUOTED, KIND_SIGNATURE, KIND_SUBJECT, chunk_token_ids
 
 MAX_CHUNK_TOKENS = 126      # a sentence longer than this is read in overlapping windows
 CHUNK_STRIDE = 96
-BATCH_TOKENS = 4096         # padded tokens per encoder call
+PACK_TOKENS = 256           # sentences packed into rows of this many tokens
+BATCH_TOKENS = 4096         # tokens per encoder call
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -44,33 +44,68 @@ class WordPieces:
         return out
 
 
+def pack(pieces: list[list[int]], capacity: int) -> list[list[int]]:
+    """Rows of piece indices, each row at most `capacity` tokens (first fit, longest first)."""
+    order = sorted(range(len(pieces)), key=lambda i: -len(pieces[i]))
+    rows: list[list[int]] = []
+    room: list[int] = []
+    for i in order:
+        n = len(pieces[i])
+        for r, free in enumerate(room):
+            if n <= free:
+                rows[r].append(i)
+                room[r] -= n
+                break
+        else:
+            rows.append([i])
+            room.append(capacity - n)
+    return rows
+
+
 def encode_sentences(net, pieces: WordPieces, token_lists: list[list[int]],
                      batch_tokens: int = BATCH_TOKENS) -> torch.Tensor:
-    """One vector per sentence (N, H); long sentences are averaged over their windows."""
+    """One vector per sentence (N, H); long sentences are averaged over their windows.
+
+    Sentences are encoded on their own ([CLS] sentence [SEP], positions from 0), but several
+    are packed into one row with a block-diagonal attention mask, so no work is spent on
+    padding; the result is the same as encoding each one alone.
+    """
     chunks, owner = [], []
     for i, ids in enumerate(token_lists):
         for c in chunk_token_ids(ids, MAX_CHUNK_TOKENS, CHUNK_STRIDE):
-            chunks.append(c)
+            chunks.append([pieces.cls_id, *c, pieces.sep_id])
             owner.append(i)
-    order = sorted(range(len(chunks)), key=lambda k: len(chunks[k]))
     h = net.encoder.config.hidden_size
-    chunk_vecs = [None] * len(chunks)
-    k = 0
-    while k < len(order):
-        longest = len(chunks[order[k]]) + 2
-        j = k
-        while j < len(order) and (j - k + 1) * (len(chunks[order[j]]) + 2) <= max(batch_tokens, longest):
-            j += 1
-        j = max(j, k + 1)
-        group = order[k:j]
-        ids, mask = pad_batch([chunks[g] for g in group], pieces.cls_id, pieces.sep_id)
-        vecs = net.encode_chunks(ids, mask)
-        for g, v in zip(group, vecs):
-            chunk_vecs[g] = v
-        k = j
     if not chunks:
         return torch.zeros((0, h))
-    weights = torch.tensor([float(len(c)) for c in chunks])
+    rows = pack(chunks, PACK_TOKENS)
+    rows.sort(key=lambda r: sum(len(chunks[i]) for i in r))
+    per_batch = max(1, batch_tokens // PACK_TOKENS)
+    chunk_vecs = [None] * len(chunks)
+    for k in range(0, len(rows), per_batch):
+        group = rows[k:k + per_batch]
+        width = max(sum(len(chunks[i]) for i in r) for r in group)
+        ids = torch.zeros((len(group), width), dtype=torch.long)
+        pos = torch.zeros((len(group), width), dtype=torch.long)
+        seg = torch.full((len(group), width), -1, dtype=torch.long)
+        spans = []
+        for b, r in enumerate(group):
+            at = 0
+            for i in r:
+                n = len(chunks[i])
+                ids[b, at:at + n] = torch.tensor(chunks[i])
+                pos[b, at:at + n] = torch.arange(n)
+                seg[b, at:at + n] = i
+                spans.append((i, b, at, at + n))
+                at += n
+        same = seg[:, :, None] == seg[:, None, :]
+        real = seg >= 0
+        # Padding attends only to itself, so its rows stay finite.
+        allowed = (same & real[:, :, None]) | torch.eye(width, dtype=torch.bool)[None]
+        hidden = net.encoder(ids, allowed, position_ids=pos)
+        for i, b, s, e in spans:
+            chunk_vecs[i] = hidden[b, s:e].mean(0)
+    weights = torch.tensor([float(len(c) - 2) for c in chunks])
     stacked = torch.stack(chunk_vecs)
     out = torch.zeros((len(token_lists), h), dtype=stacked.dtype)
     den = torch.zeros(len(token_lists))

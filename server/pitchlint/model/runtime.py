@@ -92,6 +92,24 @@ class Inferred:
     ef_quoted: torch.Tensor | None = None
 
 
+def _libc_trim():
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+_malloc_trim = _libc_trim()
+
+
+def release_free_memory() -> None:
+    """Hand freed heap pages back to the system after a big batch (glibc keeps them)."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
 def decide(probs: torch.Tensor, weights: list[float]) -> torch.Tensor:
     """Label indices: argmax of probabilities times per-label weights (the thresholds)."""
     return (probs * torch.tensor(weights)).argmax(-1)
@@ -171,6 +189,8 @@ class Analyzer:
         results = []
         for k in range(0, len(items), chunk):
             results.extend(self._analyze_chunk(items[k:k + chunk]))
+            if len(items) >= 16:
+                release_free_memory()
         return results
 
     def _analyze_chunk(self, items: list[dict]) -> list[dict]:

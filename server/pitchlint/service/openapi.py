@@ -21,8 +21,9 @@ SCHEMAS = {
     "AnalyzeRequest": {
         "type": "object", "required": ["text"],
         "properties": {
-            "text": {"type": "string", "minLength": 1, "maxLength": 100000, "pattern": "\\S",
-                     "description": "the email body as plain text (not only white space; the "
+            "text": {"type": "string", "minLength": 1, "maxLength": 100000, "pattern": "[^\\s\\u0000-\\u001f\\u007f-\\u009f]",
+                     "description": "the email body as plain text (not only white space or control "
+                                    "characters; the "
                                     "default limit is 100,000 characters)"},
             "subject": {"type": ["string", "null"], "maxLength": 2000},
             "mode": {"type": "string", "enum": ["compose", "read"], "default": "compose"},

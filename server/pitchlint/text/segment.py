@@ -74,8 +74,9 @@ def _lines(text: str):
 
 
 def _blank(ch: str) -> bool:
-    """White space, or a control character (which never belongs to a sentence's edge)."""
-    return ch.isspace() or ord(ch) < 32 or ord(ch) == 127
+    """White space, a control character or a byte-order mark: never a sentence's edge."""
+    o = ord(ch)
+    return ch.isspace() or o < 32 or 127 <= o <= 159 or o == 0xFEFF
 
 
 def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
