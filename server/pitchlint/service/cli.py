@@ -17,7 +17,8 @@ def register(main: click.Group) -> None:
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=8350, show_default=True, type=int)
     @click.option("--workers", default=2, show_default=True, type=int, help="worker processes")
-    @click.option("--threads", default=4, show_default=True, type=int, help="threads per worker")
+    @click.option("--threads", default=1, show_default=True, type=int,
+                  help="request threads per worker (1: sync workers, the fastest for the model)")
     def serve(host, port, workers, threads):
         """Run the service on a production WSGI server (gunicorn)."""
         from .config import _bool

@@ -41,7 +41,10 @@ def run(host: str, port: int, workers: int, threads: int, require_keys: bool | N
     class Server(BaseApplication):
         def load_config(self):
             bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-            for k, v in {"bind": bind, "workers": workers, "worker_class": "gthread",
+            # Sync workers: the model runs on each worker's main thread, where PyTorch is about
+            # 40% faster than on a request thread (measured); a worker is CPU-bound anyway.
+            worker = "sync" if threads <= 1 else "gthread"
+            for k, v in {"bind": bind, "workers": workers, "worker_class": worker,
                          "threads": threads, "timeout": 120, "graceful_timeout": 20,
                          "accesslog": "-", "preload_app": False}.items():
                 self.cfg.set(k, v)
