@@ -60,8 +60,5 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
 
 chrome.action.onClicked.addListener(() => chrome.runtime.openOptionsPage());
 
-chrome.runtime.onInstalled.addListener((details) => {
-  if (details.reason === "install") chrome.storage.local.get("serviceUrl").then((s) => {
-    if (!s.serviceUrl) chrome.storage.local.set({ serviceUrl: DEFAULT_SERVICE_URL });
-  });
-});
+// No default is written to storage on install: settings() falls back to the default, and a
+// write here could race with (and overwrite) a service URL set right after installation.
