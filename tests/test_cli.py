@@ -133,3 +133,13 @@ def test_keys_create_list_revoke(tmp_path, monkeypatch):
 def test_the_installed_command_runs():
     out = subprocess.run([sys.executable, "-m", "pitchlint.cli", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "analyze" in out.stdout and "serve" in out.stdout
+
+
+def test_eml_subject_encoded_words_are_decoded(tmp_path):
+    from pitchlint.mail import read_eml
+
+    f = tmp_path / "enc.eml"
+    f.write_bytes(b"Subject: =?utf-8?q?Caf=C3=A9_offer?=\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                  b"Hi, we sell coffee.\r\n")
+    rec = read_eml(f)
+    assert rec["subject"] == "Caf\u00e9 offer" and rec["text"] == "Hi, we sell coffee."

@@ -9,7 +9,7 @@ import pytest
 from pitchlint.corpus import (CORPUS_FILE, RAW_DIR, assemble, build, check_guide, check_raw,
                               diversity, load_jsonl, near_duplicates, stats)
 
-from .conftest import DEV_FILE, ROOT
+from .conftest import DEV_FILE
 
 GOOD = {"id": "t-1", "source": "follow_up", "industry": "freight", "subject": "Re: quote",
         "focus": "me_talk", "tone": ["desperate"],

@@ -28,7 +28,7 @@ def _looks_like_jsonl(text: str) -> bool:
 
 
 def read_inputs(source: str):
-    """(items, count or None): dicts with id/text/subject/mode, or error stand-ins."""
+    """The emails to analyse: dicts with id/text/subject/mode, or `_error` for a bad line."""
     from . import mail
 
     if source != "-":

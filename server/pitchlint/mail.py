@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import email
+import email.header
 import email.policy
 import mailbox
 import re

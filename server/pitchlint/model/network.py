@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..labels import EMAIL_FOCUS, SENTENCE_FOCUS, TONES
@@ -107,7 +106,3 @@ def pad_batch(seqs: list[list[int]], cls_id: int, sep_id: int, pad_id: int = 0):
         ids[i, :len(row)] = torch.tensor(row)
         mask[i, :len(row)] = 1
     return ids, mask
-
-
-def softmax_t(logits, temperature: float):
-    return F.softmax(logits / temperature, dim=-1)

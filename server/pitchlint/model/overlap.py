@@ -22,7 +22,6 @@ SENTENCE_THRESHOLD = 0.85
 
 class Embedder:
     def __init__(self):
-        torch.set_num_threads(max(1, torch.get_num_threads()))
         self.encoder = load_base_encoder().eval()
         self.pieces = WordPieces(base_encoder_dir() / "tokenizer.json")
 

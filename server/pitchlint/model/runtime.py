@@ -244,34 +244,36 @@ class Analyzer:
             e = inf.email
             off = int(e.has_subject)
             n = len(inf.sentences)
-            focus = decide(inf.sf[off:off + n], self.focus_weights)
-            tone = decide(inf.st[off:off + n], self.tone_weights)
+            sf, st = inf.sf[off:off + n], inf.st[off:off + n]
+            focus_idx, tone_idx = self._sentence_labels(sf, st)
             pitch = [self.focus_labels[f] != "other" or self.tone_labels[t] != "neutral"
-                     for f, t in zip(focus.tolist(), tone.tolist())]
+                     for f, t in zip(focus_idx, tone_idx)]
             counted = counted_sentences(e.kinds[off:], pitch)
             if inf.quoted_email is not None and counted != [k == KIND_BODY for k in e.kinds[off:]]:
-                out.append(self._answer(inf.text, inf.sentences, inf.quoted_email, inf.sf, inf.st,
-                                        inf.ef_quoted))
+                email, ef = inf.quoted_email, inf.ef_quoted
             else:
-                out.append(self._answer(inf.text, inf.sentences, e, inf.sf, inf.st, inf.ef))
+                email, ef = e, inf.ef
+            out.append(self._answer(inf.sentences, email.counted[off:off + n], sf, st, ef,
+                                    focus_idx, tone_idx))
         return out
 
-    def _answer(self, text: str, sentences: list[Sentence], email: EmailInput, sf, st, ef) -> dict:
-        off = int(email.has_subject)
-        n = len(sentences)
-        sf, st = sf[off:off + n], st[off:off + n]
-        counted = email.counted[off:off + n]
+    def _sentence_labels(self, sf, st) -> tuple[list[int], list[int]]:
+        """Label indices per sentence: thresholds, then the GUIDE's rule that pressure is never
+        `other` (a desperate or threatening sentence is about what the sender wants, me_talk,
+        or rests on the reader's situation, customer_centric)."""
         focus_idx = decide(sf, self.focus_weights).tolist()
         tone_idx = decide(st, self.tone_weights).tolist()
-        # The GUIDE: pressure is never `other`. A desperate or threatening sentence is about
-        # what the sender wants (me_talk), or rests on the reader's situation (customer_centric).
         other = self.focus_labels.index("other")
         neutral = self.tone_labels.index("neutral")
-        for k in range(len(sentences)):
+        for k in range(len(focus_idx)):
             if tone_idx[k] != neutral and focus_idx[k] == other:
                 weighted = sf[k] * torch.tensor(self.focus_weights)
                 weighted[other] = -1.0
                 focus_idx[k] = int(weighted.argmax())
+        return focus_idx, tone_idx
+
+    def _answer(self, sentences: list[Sentence], counted: list[bool], sf, st, ef,
+                focus_idx: list[int], tone_idx: list[int]) -> dict:
         out_sentences = []
         for k, s in enumerate(sentences):
             focus = self.focus_labels[focus_idx[k]]
@@ -321,4 +323,4 @@ def shared_analyzer(model_dir=None) -> Analyzer:
         return _shared
 
 
-__all__ = ["Analyzer", "AnalyzeError", "LRUCache", "MESSAGES", "shared_analyzer", "KIND_QUOTED"]
+__all__ = ["Analyzer", "AnalyzeError", "LRUCache", "MESSAGES", "shared_analyzer"]
