@@ -9,7 +9,7 @@ import os
 
 from flask import Flask
 
-from . import addins, api, config, cors, db, errors, health, limits, model, openapi
+from . import addins, api, config, cors, db, errors, health, limits, model, openapi, team, web
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -34,4 +34,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
     addins.init_app(app)
+    team.init_app(app)
+    web.init_app(app)
     return app

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
 from ..model.runtime import AnalyzeError
 from .errors import APIError
@@ -84,10 +84,40 @@ def _analyze_one(item: dict) -> dict:
         raise APIError(400, e.code, e.message) from None
 
 
+def keep_history(answers: list[dict], items: list[dict]) -> None:
+    """When the key's user is on a team with history on, keep the flagged sentences (masked)
+    and tell the caller: `history.kept` and each kept sentence's `sample_id` (for feedback)."""
+    from .db import session
+    from .team.history import history_on, record
+    from .team.identity import key_user
+
+    if g.get("api_key") is None or g.api_key.user_id is None:
+        return
+    s = session()
+    user = key_user(s)
+    if not history_on(user):
+        for a in answers:
+            a["history"] = {"kept": False}
+        return
+    for a, item in zip(answers, items):
+        try:
+            ids = record(s, user, a, item["mode"])
+        except Exception:  # the analysis is still the answer; a storage failure is logged
+            s.rollback()
+            current_app.logger.exception("could not keep an analysis in the team's history")
+            a["history"] = {"kept": False, "error": "storage_failed"}
+            continue
+        a["history"] = {"kept": True, "samples": len(ids)}
+        for k, sample_id in ids.items():
+            a["sentences"][k]["sample_id"] = sample_id
+
+
 @bp.post("/analyze")
 def analyze():
     item = validate_item(json_body())
-    return jsonify(_analyze_one(item))
+    answer = _analyze_one(item)
+    keep_history([answer], [item])
+    return jsonify(answer)
 
 
 @bp.post("/analyze/batch")
@@ -118,6 +148,8 @@ def analyze_batch():
                 results[i] = {"id": ident, **analyzer.analyze_batch([item])[0]}
             except AnalyzeError as e:
                 results[i] = {"id": ident, "error": {"code": e.code, "message": e.message}}
+    done = [(results[i], item) for i, _, item in good if "error" not in results[i]]
+    keep_history([r for r, _ in done], [item for _, item in done])
     for r in results:
         if r.get("id") is None:
             r.pop("id")

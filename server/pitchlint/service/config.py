@@ -38,4 +38,6 @@ def from_environment() -> dict:
         "TORCH_THREADS": _int("PITCHLINT_TORCH_THREADS", 0),
         "LOAD_MODEL_AT_START": _bool(env("PITCHLINT_LOAD_MODEL_AT_START"), True),
         "SECRET_KEY": env("PITCHLINT_SECRET_KEY") or None,
+        # How often each service process deletes history past its team's retention (0: never).
+        "PURGE_INTERVAL_SECONDS": _int("PITCHLINT_PURGE_INTERVAL_SECONDS", 3600),
     }

@@ -9,7 +9,7 @@ import datetime as dt
 from pathlib import Path
 
 from flask import current_app, g
-from sqlalchemy import DateTime, Integer, String, create_engine, event, text
+from sqlalchemy import DateTime, ForeignKey, Integer, String, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
@@ -33,6 +33,9 @@ class ApiKey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    # The user the key acts for (team history, feedback, exports); None: a service key.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                                nullable=True, index=True)
 
 
 class Database:
@@ -97,5 +100,7 @@ def init_app(app) -> None:
         if s is not None:
             s.close()
 
+
+from .team import models as _team_models  # noqa: E402,F401  (the tables live on this Base)
 
 __all__ = ["ApiKey", "Base", "Database", "get_db", "init_app", "session", "utcnow"]

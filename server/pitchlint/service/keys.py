@@ -18,11 +18,12 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def create_key(db_session, name: str) -> tuple[ApiKey, str]:
+def create_key(db_session, name: str, user_id: int | None = None) -> tuple[ApiKey, str]:
     if not name or not name.strip():
         raise ValueError("a key needs a name (who or what uses it)")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    row = ApiKey(name=name.strip(), prefix=key[:10], key_hash=hash_key(key), created_at=utcnow())
+    row = ApiKey(name=name.strip(), prefix=key[:10], key_hash=hash_key(key), created_at=utcnow(),
+                 user_id=user_id)
     db_session.add(row)
     db_session.commit()
     return row, key

@@ -1,0 +1,170 @@
+"""The team API (API keys that belong to a user):
+
+    GET   /v1/me                          who the key belongs to, their team and its settings
+    POST  /v1/feedback                    a sample is wrong (with its right labels) or ignored
+    GET   /v1/teams                       the teams the caller can see
+    GET   /v1/teams/<id>                  one team
+    PATCH /v1/teams/<id>                  history on/off, retention days (admins)
+    GET   /v1/teams/<id>/samples          flagged samples, filtered and paged
+    GET   /v1/samples/<id>                one sample
+    GET   /v1/teams/<id>/trends           weekly shares per member and label, common phrasings
+    GET   /v1/teams/<id>/export           ?format=csv|jsonl, streamed (leads and admins)
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+from sqlalchemy import select
+
+from ..api import json_body
+from ..db import session
+from ..errors import APIError
+from ..keys import authenticate
+from . import access, export, feedback as feedback_mod, trends as trends_mod
+from .identity import require_key_user
+from .models import Sample, Team, User
+from .queries import SampleFilter, model_versions, page_of, sample_json
+
+bp = Blueprint("team_api", __name__, url_prefix="/v1")
+MAX_RETENTION_DAYS = 3650
+
+
+@bp.before_request
+def _auth():
+    if request.method == "OPTIONS":
+        return None
+    identity = authenticate()
+    current_app.extensions["pitchlint_limiter"].check(identity)
+    return None
+
+
+def team_json(team: Team) -> dict:
+    return {"id": team.id, "name": team.name, "organisation": {"id": team.org_id, "name": team.org.name},
+            "history_enabled": team.history_enabled, "retention_days": team.retention_days}
+
+
+def user_json(user: User) -> dict:
+    return {"id": user.id, "email": user.email, "name": user.name, "role": user.role,
+            "organisation": {"id": user.org_id, "name": user.org.name},
+            "team": team_json(user.team) if user.team else None}
+
+
+@bp.get("/me")
+def me():
+    return jsonify(user_json(require_key_user(session())))
+
+
+@bp.post("/feedback")
+def post_feedback():
+    s = session()
+    user = require_key_user(s)
+    body = json_body()
+    sample_id = body.get("sample_id")
+    if not isinstance(sample_id, int) or isinstance(sample_id, bool):
+        raise APIError(400, "missing_sample_id", "'sample_id' (a number from the analyze answer's "
+                       "sentences[].sample_id) is required")
+    sample = access.sample_for(s, user, sample_id)
+    row = feedback_mod.give(s, user, sample, body.get("kind"), body.get("focus"), body.get("tone"),
+                            body.get("note"))
+    resp = jsonify({"id": row.id, "sample": sample_json(sample)})
+    resp.status_code = 201
+    return resp
+
+
+@bp.get("/teams")
+def teams():
+    s = session()
+    user = require_key_user(s)
+    return jsonify({"teams": [team_json(t) for t in access.visible_teams(s, user)]})
+
+
+@bp.get("/teams/<int:team_id>")
+def team(team_id: int):
+    s = session()
+    user = require_key_user(s)
+    return jsonify(team_json(access.team_for(s, user, team_id)))
+
+
+def apply_settings(db_session, team: Team, body: dict) -> Team:
+    unknown = sorted(set(body) - {"history_enabled", "retention_days"})
+    if unknown:
+        raise APIError(400, "unknown_setting", f"unknown setting(s): {', '.join(unknown)}; "
+                       "a team has history_enabled and retention_days")
+    if "history_enabled" in body:
+        if not isinstance(body["history_enabled"], bool):
+            raise APIError(400, "invalid_setting", "'history_enabled' must be true or false")
+        team.history_enabled = body["history_enabled"]
+    if "retention_days" in body:
+        days = body["retention_days"]
+        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_RETENTION_DAYS:
+            raise APIError(400, "invalid_setting", f"'retention_days' must be a whole number from 1 "
+                           f"to {MAX_RETENTION_DAYS}")
+        team.retention_days = days
+    db_session.commit()
+    return team
+
+
+@bp.patch("/teams/<int:team_id>")
+def patch_team(team_id: int):
+    s = session()
+    user = require_key_user(s)
+    team = access.team_for(s, user, team_id, need="manage")
+    return jsonify(team_json(apply_settings(s, team, json_body())))
+
+
+@bp.get("/teams/<int:team_id>/samples")
+def samples(team_id: int):
+    s = session()
+    user = require_key_user(s)
+    team = access.team_for(s, user, team_id)
+    flt = SampleFilter.from_args(request.args)
+    base = access.restrict_samples(select(Sample), user, team)
+    rows, total = page_of(s, base, flt)
+    return jsonify({"team": team_json(team), "total": total, "page": flt.page, "per_page": flt.per_page,
+                    "model_versions": model_versions(s, base),
+                    "samples": [sample_json(r) for r in rows]})
+
+
+@bp.get("/samples/<int:sample_id>")
+def sample(sample_id: int):
+    s = session()
+    user = require_key_user(s)
+    return jsonify(sample_json(access.sample_for(s, user, sample_id)))
+
+
+@bp.get("/teams/<int:team_id>/trends")
+def team_trends(team_id: int):
+    s = session()
+    user = require_key_user(s)
+    team = access.team_for(s, user, team_id)
+    weeks = request.args.get("weeks", "12")
+    try:
+        weeks = int(weeks)
+    except ValueError:
+        weeks = 0
+    if not 1 <= weeks <= 104:
+        raise APIError(400, "invalid_filter", "'weeks' must be a whole number from 1 to 104")
+    return jsonify(trends_mod.trends(s, user, team, weeks=weeks))
+
+
+def export_response(db_session, user, team, fmt: str, args) -> Response:
+    if fmt not in export.FORMATS:
+        raise APIError(400, "invalid_format", f"'format' must be csv or jsonl, got {fmt!r}")
+    flt = SampleFilter.from_args(args)
+    query = export.export_query(flt.apply(export.base_for(user, team)))
+    stamp = dt.date.today().isoformat()
+    name = f"pitchlint-{team.name.lower().replace(' ', '-')}-{stamp}.{fmt}"
+    mimetype = "text/csv" if fmt == "csv" else "application/x-ndjson"
+    resp = Response(stream_with_context(export.stream(db_session, query, fmt)), mimetype=mimetype)
+    resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.get("/teams/<int:team_id>/export")
+def team_export(team_id: int):
+    s = session()
+    user = require_key_user(s)
+    team = access.team_for(s, user, team_id, need="export")
+    return export_response(s, user, team, request.args.get("format", "csv"), request.args)
