@@ -18,7 +18,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, stream_wit
 from sqlalchemy import select
 
 from ..api import json_body
-from ..db import session
+from ..db import get_db, session
 from ..errors import APIError
 from ..keys import authenticate
 from . import access, export, feedback as feedback_mod, trends as trends_mod
@@ -148,6 +148,16 @@ def team_trends(team_id: int):
     return jsonify(trends_mod.trends(s, user, team, weeks=weeks))
 
 
+def _own_session_stream(query, fmt: str):
+    """Stream on a session of its own, closed (its transaction and server-side cursor ended)
+    when the download ends or is cut off, whatever the request's own teardown did first."""
+    s = get_db().sessions()
+    try:
+        yield from export.stream(s, query, fmt)
+    finally:
+        s.close()
+
+
 def export_response(db_session, user, team, fmt: str, args) -> Response:
     if fmt not in export.FORMATS:
         raise APIError(400, "invalid_format", f"'format' must be csv or jsonl, got {fmt!r}")
@@ -156,7 +166,7 @@ def export_response(db_session, user, team, fmt: str, args) -> Response:
     stamp = dt.date.today().isoformat()
     name = f"pitchlint-{team.name.lower().replace(' ', '-')}-{stamp}.{fmt}"
     mimetype = "text/csv" if fmt == "csv" else "application/x-ndjson"
-    resp = Response(stream_with_context(export.stream(db_session, query, fmt)), mimetype=mimetype)
+    resp = Response(stream_with_context(_own_session_stream(query, fmt)), mimetype=mimetype)
     resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     resp.headers["Cache-Control"] = "no-store"
     return resp
