@@ -45,6 +45,8 @@ SCHEMAS = {
             "message": {"type": ["string", "null"]},
             "quoted": {"type": "boolean"},
             "signature": {"type": "boolean"},
+            "sample_id": {"type": "integer", "description": "set when the sentence was kept in the "
+                          "team's history (send it to /v1/feedback)"},
         },
     },
     "AnalyzeResponse": {
@@ -59,8 +61,70 @@ SCHEMAS = {
                 "flags": {"type": "array", "items": {"enum": ["desperate", "threatening"]}},
                 "scores": _SCORES}},
             "sentences": {"type": "array", "items": {"$ref": "#/components/schemas/Sentence"}},
+            "history": {"type": "object", "required": ["kept"], "description":
+                        "present for a user's key: whether the team's history kept this analysis",
+                        "properties": {"kept": {"type": "boolean"}, "samples": {"type": "integer"},
+                                       "error": {"type": "string"}}},
         },
     },
+    "Team": {
+        "type": "object", "required": ["id", "name", "organisation", "history_enabled", "retention_days"],
+        "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                       "organisation": {"type": "object", "required": ["id", "name"]},
+                       "history_enabled": {"type": "boolean"},
+                       "retention_days": {"type": "integer", "minimum": 1}},
+    },
+    "TeamSettings": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"history_enabled": {"type": "boolean"},
+                       "retention_days": {"type": "integer", "minimum": 1, "maximum": 3650}},
+    },
+    "Teams": {"type": "object", "required": ["teams"],
+              "properties": {"teams": {"type": "array", "items": {"$ref": "#/components/schemas/Team"}}}},
+    "Me": {"type": "object", "required": ["id", "email", "role", "organisation", "team"],
+           "properties": {"id": {"type": "integer"}, "email": {"type": "string"},
+                          "name": {"type": "string"}, "role": {"enum": ["member", "lead", "admin"]},
+                          "organisation": {"type": "object"},
+                          "team": {"oneOf": [{"$ref": "#/components/schemas/Team"}, {"type": "null"}]}}},
+    "Sample": {
+        "type": "object",
+        "required": ["id", "team_id", "member", "created_at", "source", "model_version", "text",
+                     "context", "focus", "tone", "labels", "feedback"],
+        "properties": {
+            "id": {"type": "integer"}, "team_id": {"type": "integer"}, "analysis_id": {"type": "integer"},
+            "member": {"type": "object", "required": ["id"]},
+            "created_at": {"type": "string"}, "source": {"enum": ["compose", "read"]},
+            "model_version": {"type": "string"}, "text": {"type": "string", "description": "masked"},
+            "context": {"type": "object", "properties": {"before": {"type": ["string", "null"]},
+                                                         "after": {"type": ["string", "null"]}}},
+            "focus": {"type": "object"}, "tone": {"type": "object"}, "scores": {"type": "object"},
+            "labels": {"type": "array", "items": {"enum": ["me_talk", "desperate", "threatening"]}},
+            "feedback": {"type": ["object", "null"]},
+        },
+    },
+    "SamplePage": {
+        "type": "object", "required": ["team", "total", "page", "per_page", "samples"],
+        "properties": {"team": {"$ref": "#/components/schemas/Team"}, "total": {"type": "integer"},
+                       "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                       "model_versions": {"type": "array", "items": {"type": "string"}},
+                       "samples": {"type": "array", "items": {"$ref": "#/components/schemas/Sample"}}},
+    },
+    "Trends": {
+        "type": "object", "required": ["weeks", "members", "series", "phrasings"],
+        "properties": {"weeks": {"type": "array", "items": {"type": "string"}},
+                       "sentences": {"type": "object"}, "members": {"type": "array"},
+                       "series": {"type": "object"}, "phrasings": {"type": "array"}},
+    },
+    "FeedbackRequest": {
+        "type": "object", "required": ["sample_id", "kind"],
+        "properties": {"sample_id": {"type": "integer"}, "kind": {"enum": ["wrong", "ignored"]},
+                       "focus": {"enum": ["me_talk", "customer_centric", "other"]},
+                       "tone": {"enum": ["desperate", "threatening", "neutral"]},
+                       "note": {"type": "string", "maxLength": 2000}},
+    },
+    "FeedbackResponse": {"type": "object", "required": ["id", "sample"],
+                         "properties": {"id": {"type": "integer"},
+                                        "sample": {"$ref": "#/components/schemas/Sample"}}},
     "ModelRef": {"type": "object", "required": ["name", "version"],
                  "properties": {"name": {"type": "string"}, "version": {"type": "string"}}},
     "Error": {
@@ -106,6 +170,26 @@ _AUTH_ERRORS = {
 }
 
 
+_TEAM_ERRORS = {
+    "401": _error("missing or unknown API key"),
+    "403": _error("a key of no user, a revoked key, or not allowed for the caller's role"),
+    "404": _error("no such team or sample in the caller's organisation"),
+    "429": _error("rate limited; see Retry-After"),
+}
+_TEAM_ID = {"name": "team_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+_FILTERS = [
+    {"name": "member", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    {"name": "label", "in": "query", "schema": {"enum": ["me_talk", "desperate", "threatening"]}},
+    {"name": "source", "in": "query", "schema": {"enum": ["compose", "read"]}},
+    {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+    {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+    {"name": "model_version", "in": "query", "schema": {"type": "string"}},
+    {"name": "feedback", "in": "query", "schema": {"enum": ["wrong", "ignored", "none"]}},
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+]
+
+
 def _json_body(schema):
     return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
 
@@ -149,6 +233,51 @@ SPEC = {
             "operationId": "model",
             "responses": {"200": _ok("ModelInfo"), "503": _error("model not ready"), **_AUTH_ERRORS},
         }},
+        "/v1/me": {"get": {
+            "summary": "The user the API key belongs to, their role and team",
+            "operationId": "me", "responses": {"200": _ok("Me"), **_TEAM_ERRORS}}},
+        "/v1/feedback": {"post": {
+            "summary": "Mark a kept sample wrong (with the labels it should have) or ignored",
+            "operationId": "feedback", "requestBody": _json_body("FeedbackRequest"),
+            "responses": {"201": _ok("FeedbackResponse", "kept with the sample"),
+                          "400": _error("no sample_id, unknown kind or label, nothing corrected"),
+                          "415": _error("not JSON"), **_TEAM_ERRORS}}},
+        "/v1/teams": {"get": {
+            "summary": "The teams the caller can see (their own; an admin: the organisation's)",
+            "operationId": "teams", "responses": {"200": _ok("Teams"), **_TEAM_ERRORS}}},
+        "/v1/teams/{team_id}": {
+            "parameters": [_TEAM_ID],
+            "get": {"summary": "One team and its settings", "operationId": "team",
+                    "responses": {"200": _ok("Team"), **_TEAM_ERRORS}},
+            "patch": {"summary": "Turn history on or off, set retention (admins)",
+                      "operationId": "teamSettings", "requestBody": _json_body("TeamSettings"),
+                      "responses": {"200": _ok("Team"), "400": _error("unknown or invalid setting"),
+                                    "415": _error("not JSON"), **_TEAM_ERRORS}}},
+        "/v1/teams/{team_id}/samples": {"get": {
+            "summary": "Kept samples, newest first, filtered and paged (a member sees their own)",
+            "operationId": "teamSamples", "parameters": [_TEAM_ID, *_FILTERS],
+            "responses": {"200": _ok("SamplePage"), "400": _error("invalid filter"), **_TEAM_ERRORS}}},
+        "/v1/samples/{sample_id}": {"get": {
+            "summary": "One kept sample", "operationId": "sample",
+            "parameters": [{"name": "sample_id", "in": "path", "required": True,
+                            "schema": {"type": "integer", "minimum": 1}}],
+            "responses": {"200": _ok("Sample"), **_TEAM_ERRORS}}},
+        "/v1/teams/{team_id}/trends": {"get": {
+            "summary": "Share of analysed sentences flagged, by week, per member and label",
+            "operationId": "teamTrends",
+            "parameters": [_TEAM_ID, {"name": "weeks", "in": "query",
+                                      "schema": {"type": "integer", "minimum": 1, "maximum": 104}}],
+            "responses": {"200": _ok("Trends"), "400": _error("invalid weeks"), **_TEAM_ERRORS}}},
+        "/v1/teams/{team_id}/export": {"get": {
+            "summary": "Stream the team's samples as CSV or the GUIDE's JSON Lines, corrections "
+                       "applied (leads and admins)",
+            "operationId": "teamExport",
+            "parameters": [_TEAM_ID, {"name": "format", "in": "query",
+                                      "schema": {"enum": ["csv", "jsonl"], "default": "csv"}}, *_FILTERS],
+            "responses": {"200": {"description": "the export, streamed", "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/x-ndjson": {"schema": {"type": "string"}}}},
+                "400": _error("invalid format or filter"), **_TEAM_ERRORS}}},
         "/healthz": {"get": {"summary": "The process is up", "operationId": "healthz", "security": [],
                              "responses": {"200": _ok("Health")}}},
         "/readyz": {"get": {"summary": "Model loaded and database reachable", "operationId": "readyz",

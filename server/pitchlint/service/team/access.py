@@ -23,9 +23,12 @@ def forbidden(message: str) -> APIError:
     return APIError(403, "forbidden", message)
 
 
+MAX_ID = 2**31 - 1  # the databases' INTEGER; a larger number names nothing
+
+
 def team_for(db_session, user: User, team_id: int, need: str = "view") -> Team:
     """The team, if `user` may `need` it ('view', 'export', 'manage'); else raises."""
-    team = db_session.get(Team, team_id)
+    team = db_session.get(Team, team_id) if 0 < team_id <= MAX_ID else None
     if team is None or team.org_id != user.org_id:
         raise not_found("team", team_id)
     if user.role == "admin":
@@ -58,7 +61,7 @@ def restrict_samples(query, user: User, team: Team | None = None):
 
 
 def sample_for(db_session, user: User, sample_id: int) -> Sample:
-    sample = db_session.get(Sample, sample_id)
+    sample = db_session.get(Sample, sample_id) if 0 < sample_id <= MAX_ID else None
     if sample is None:
         raise not_found("sample", sample_id)
     team = db_session.get(Team, sample.team_id)

@@ -66,7 +66,7 @@ class SampleFilter:
         feedback = args.get("feedback") or None
         if feedback is not None and feedback not in ("wrong", "ignored", "none"):
             raise APIError(400, "invalid_filter", f"'feedback' must be wrong, ignored or none, got {feedback!r}")
-        f = cls(member=_int("member", args.get("member"), 0, 0, 2**31) or None, label=label,
+        f = cls(member=_int("member", args.get("member"), 0, 0, 2**31 - 1) or None, label=label,
                 source=source, date_from=_date("from", args.get("from")),
                 date_to=_date("to", args.get("to")), model_version=args.get("model_version") or None,
                 feedback=feedback, page=_int("page", args.get("page"), 1, 1, 10**6),
