@@ -242,6 +242,8 @@ def _call(w, endpoint, target, key):
 def test_authorization_matrix(world, endpoint, target):
     for caller in ROLES:
         resp = _call(world, endpoint, target, world["people"][caller]["key"])
+        resp.get_data()
+        resp.close()
         want = MATRIX[(endpoint, target)][caller]
         assert resp.status_code == want, (caller, endpoint, target, resp.status_code, resp.get_data(as_text=True)[:200])
         if want >= 400:
@@ -435,3 +437,52 @@ def test_admin_commands_and_export(tmp_path, monkeypatch):
     assert r.exit_code == 0 and out.read_text() == "" and "wrote 0 samples" in r.output
     r = run(main, ["purge"])
     assert r.exit_code == 0 and "purged 0 samples" in r.output
+
+
+# --- the same matrix on the team lead's pages (signed-in sessions) --------------------------------
+
+PAGE_MATRIX = {
+    ("samples", "sales"):   {"rep1": 200, "sales_lead": 200, "support_lead": 403, "acme_admin": 200, "globex_admin": 404},
+    ("samples", "ops"):     {"rep1": 404, "sales_lead": 404, "support_lead": 404, "acme_admin": 404, "globex_admin": 200},
+    ("trends", "sales"):    {"rep1": 200, "sales_lead": 200, "support_lead": 403, "acme_admin": 200, "globex_admin": 404},
+    ("export", "sales"):    {"rep1": 403, "sales_lead": 200, "support_lead": 403, "acme_admin": 200, "globex_admin": 404},
+    ("settings", "sales"):  {"rep1": 403, "sales_lead": 403, "support_lead": 403, "acme_admin": 200, "globex_admin": 404},
+    ("sample", "rep2"):     {"rep1": 403, "sales_lead": 200, "support_lead": 403, "acme_admin": 200, "globex_admin": 404},
+    ("sample", "globex_rep"): {"rep1": 404, "sales_lead": 404, "support_lead": 404, "acme_admin": 404, "globex_admin": 200},
+}
+
+
+def _signed_in_client(app, user_id):
+    from pitchlint.service.db import get_db
+    from pitchlint.service.team.models import User
+
+    with app.app_context(), get_db().sessions() as s:
+        version = s.get(User, user_id).session_version
+    c = app.test_client()
+    with c.session_transaction() as sess:  # what login_user() leaves in the cookie
+        sess.update({"uid": user_id, "sv": version, "csrf": "token"})
+    return c
+
+
+@pytest.mark.parametrize("page,target", list(PAGE_MATRIX), ids=[f"{p}-{t}" for p, t in PAGE_MATRIX])
+def test_authorization_matrix_on_pages(world, page, target):
+    t = world["teams"]
+    for caller in ROLES:
+        c = _signed_in_client(world["app"], world["people"][caller]["id"])
+        if page == "sample":
+            url = f"/samples/{world['samples'][target][0]}"
+        elif page == "export":
+            url = f"/teams/{t[target]}/export.csv"
+        else:
+            url = f"/teams/{t[target]}/{page}"
+        want = PAGE_MATRIX[(page, target)][caller]
+        resp = c.get(url)  # no Accept: text/html, so refusals come in the JSON error shape
+        resp.get_data()
+        resp.close()  # a streamed export holds its request context until closed, as a server does
+        assert resp.status_code == want, (caller, url, resp.status_code)
+        if want >= 400:
+            assert resp.get_json()["error"]["code"] in ("forbidden", "not_found")
+        html = c.get(url, headers={"Accept": "text/html"})
+        html.get_data()
+        html.close()
+        assert html.status_code == want and (want == 200 or "text/html" in html.content_type)
