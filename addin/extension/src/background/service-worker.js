@@ -39,8 +39,8 @@ async function handle(message, sender) {
       }
       await chrome.storage.local.set({ ignored });
       const s = await settings();
-      // Feedback is best effort: a service without /v1/feedback (404) or one that is down is fine.
-      return sendFeedback({ baseUrl: s.baseUrl, apiKey: s.apiKey, text: message.text, label: message.label, kind: "ignored" });
+      // Feedback is best effort, and only for a sentence the team's history kept (sampleId).
+      return sendFeedback({ baseUrl: s.baseUrl, apiKey: s.apiKey, sampleId: message.sampleId, kind: "ignored" });
     }
     case "testConnection": {
       // Only the extension's own pages may ask (the options page), never a content script.

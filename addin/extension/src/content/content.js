@@ -50,7 +50,7 @@ function statusText(state, error) {
 
 function ignoreItem(item) {
   page.ignored.add(item.key);
-  send({ type: "ignore", key: item.key, text: item.text, label: item.label });
+  send({ type: "ignore", key: item.key, label: item.label, sampleId: item.sampleId });
   for (const c of page.compose.values()) c.dropKey(item.key);
   for (const r of page.read.values()) r.dropKey(item.key);
 }

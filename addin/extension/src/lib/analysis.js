@@ -73,6 +73,8 @@ export function flaggedSpans(response, draft, ignored = new Set()) {
     if (ignored.has(key)) continue;
     out.push({
       label, key, text,
+      // Set when the team keeps history: "Ignore" then tells the team's feedback (/v1/feedback).
+      sampleId: Number.isInteger(s.sample_id) ? s.sample_id : null,
       message: s.message || defaultMessage(label),
       start: toSourceIndex(draft.pieces, a, "start"),
       end: toSourceIndex(draft.pieces, b, "end"),

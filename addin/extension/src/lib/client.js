@@ -111,10 +111,15 @@ export async function analyze({ baseUrl, apiKey, text, subject, mode = "compose"
   return answer;
 }
 
-/** Sends "this highlight is wrong" feedback; a service without /v1/feedback (404) is fine. */
-export async function sendFeedback({ baseUrl, apiKey, text, label, kind = "ignored", fetchImpl, timeoutMs = 5000 }) {
-  const answer = await callService({ baseUrl, apiKey, path: "v1/feedback", method: "POST", body: { text, label, kind }, fetchImpl, timeoutMs });
-  if (!answer.ok && answer.error.status === 404) return { ok: true, sent: false, reason: "the service does not take feedback yet" };
+/**
+ * "Ignore" on a sentence the team's history kept (its analysis carried `sample_id`): tells
+ * /v1/feedback. Without a sample id (the team keeps no history) nothing is sent: the sentence
+ * never left this browser but for the analysis. A service without /v1/feedback (404) is fine.
+ */
+export async function sendFeedback({ baseUrl, apiKey, sampleId, kind = "ignored", fetchImpl, timeoutMs = 5000 }) {
+  if (!Number.isInteger(sampleId)) return { ok: true, sent: false, reason: "the team keeps no history" };
+  const answer = await callService({ baseUrl, apiKey, path: "v1/feedback", method: "POST", body: { sample_id: sampleId, kind }, fetchImpl, timeoutMs });
+  if (!answer.ok && answer.error.status === 404) return { ok: true, sent: false, reason: "the service does not take feedback" };
   return answer.ok ? { ok: true, sent: true } : answer;
 }
 

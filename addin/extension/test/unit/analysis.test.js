@@ -56,6 +56,13 @@ test("ignored sentences are left out (normalised text)", () => {
   assert.equal(flaggedSpans(res, draft, new Set([ignoreKey("something else")])).length, 1);
 });
 
+test("a sentence the team's history kept carries its sample id (for Ignore's feedback)", () => {
+  const { draft } = setup("<div>Sorry to chase again. We are the best.</div>");
+  const res = response(draft.text, [["Sorry to chase again.", "desperate"], ["We are the best.", "neutral"]]);
+  res.sentences[0].sample_id = 41;
+  assert.deepEqual(flaggedSpans(res, draft, new Set()).map((s) => s.sampleId), [41, null]);
+});
+
 test("spans follow text typed while the service answered", () => {
   const spans = [{ start: 4, end: 10, text: "Sorry." }];
   assert.deepEqual(relocateSpans(spans, "Hi. Sorry.", "Hi there. Sorry."), [{ start: 10, end: 16, text: "Sorry." }]);

@@ -76,11 +76,15 @@ test("analyze: 429 carries Retry-After, 503 is not ready", async () => {
   assert.equal((await analyze({ baseUrl: "http://x/", text: "Hi.", fetchImpl: starting })).error.kind, "not_ready");
 });
 
-test("feedback: posts the sentence; a service without /v1/feedback is fine", async () => {
+test("feedback: posts the kept sample's id; nothing without one; a service without /v1/feedback is fine", async () => {
   const none = fakeFetch({});
-  const r = await sendFeedback({ baseUrl: "http://x/", text: "Sorry to chase.", label: "desperate", fetchImpl: none });
+  const r = await sendFeedback({ baseUrl: "http://x/", sampleId: 12, fetchImpl: none });
   assert.deepEqual([r.ok, r.sent], [true, false]);
-  assert.deepEqual(JSON.parse(none.seen[0].init.body), { text: "Sorry to chase.", label: "desperate", kind: "ignored" });
+  assert.deepEqual(JSON.parse(none.seen[0].init.body), { sample_id: 12, kind: "ignored" });
+  const untouched = fakeFetch({});
+  assert.deepEqual(await sendFeedback({ baseUrl: "http://x/", sampleId: null, fetchImpl: untouched }),
+    { ok: true, sent: false, reason: "the team keeps no history" });
+  assert.equal(untouched.seen.length, 0);
   const yes = fakeFetch({ "/v1/feedback": () => json(201, { id: 1 }) });
-  assert.deepEqual(await sendFeedback({ baseUrl: "http://x/", text: "t", label: "me-talk", fetchImpl: yes }), { ok: true, sent: true });
+  assert.deepEqual(await sendFeedback({ baseUrl: "http://x/", sampleId: 3, fetchImpl: yes }), { ok: true, sent: true });
 });
