@@ -307,6 +307,8 @@ def docs():
              "  -d '{\"text\": \"Hi Dana,\\n\\nSorry to chase again. Did my last three emails get through?\"}'</pre>"]
     for path, ops in SPEC["paths"].items():
         for method, op in ops.items():
+            if method == "parameters":  # shared by the path's operations, not an operation
+                continue
             parts.append(f"<h2><span class='m'>{method.upper()}</span> <code>{e(path)}</code></h2>")
             parts.append(f"<p>{e(op['summary'])}</p><ul>")
             for status, r in op["responses"].items():
