@@ -286,3 +286,23 @@ def test_launchevent_bundle_runs_as_one_plain_script(make_app, tmp_path):
     assert options["allowEvent"] is False
     assert options["errorMessage"].startswith("1 sentence reads as desperate; 1 as me-talk.")
     assert options["sendModeOverride"] == "promptUser"
+
+
+def test_a_bound_microsoft_account_keeps_team_history(outlook_app, keys):
+    """A user who signed in to the pages with Microsoft (oid/tid bound) and whose team keeps
+    history: the add-in's analyses are kept for them; an unbound account keeps nothing."""
+    from pitchlint.service.db import get_db
+    from pitchlint.service.team import admin
+
+    app = outlook_app()
+    with app.app_context(), get_db().sessions() as s:
+        team = admin.create_team(s, "Contoso", "Sales", history=True)
+        user = admin.add_user(s, "tom@contoso.example", team, "member")
+        user.ms_tid, user.ms_oid = TENANT, "0b8e3f2a-user"
+        s.commit()
+    client = app.test_client()
+    body = _analyze(client, make_token(keys["signing"])).get_json()
+    assert body["history"]["kept"] is True and body["history"]["samples"] >= 1
+    assert any(x.get("sample_id") for x in body["sentences"])
+    other = _analyze(client, make_token(keys["signing"], oid="someone-else")).get_json()
+    assert "history" not in other

@@ -84,17 +84,34 @@ def _analyze_one(item: dict) -> dict:
         raise APIError(400, e.code, e.message) from None
 
 
+def user_for_history(db_session):
+    """The Pitchlint user behind the request: the owner of its API key, or the Microsoft account
+    (Outlook add-in sign-in) that user bound at a web sign-in. None: nobody to keep history for."""
+    from .team.identity import key_user
+    from .team.models import User
+
+    addin_user = g.get("addin_user")
+    if addin_user is not None:
+        from sqlalchemy import select
+
+        return db_session.scalars(select(User).where(
+            User.ms_tid == addin_user.tenant_id, User.ms_oid == addin_user.object_id,
+            User.disabled_at.is_(None))).first()
+    if g.get("api_key") is None or g.api_key.user_id is None:
+        return None
+    return key_user(db_session)
+
+
 def keep_history(answers: list[dict], items: list[dict]) -> None:
     """When the key's user is on a team with history on, keep the flagged sentences (masked)
     and tell the caller: `history.kept` and each kept sentence's `sample_id` (for feedback)."""
     from .db import session
     from .team.history import history_on, record
-    from .team.identity import key_user
 
-    if g.get("api_key") is None or g.api_key.user_id is None:
-        return
     s = session()
-    user = key_user(s)
+    user = user_for_history(s)
+    if user is None:
+        return
     if not history_on(user):
         for a in answers:
             a["history"] = {"kept": False}

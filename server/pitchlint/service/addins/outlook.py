@@ -14,7 +14,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request, send_from_directory
 
-from ..api import _analyze_one, json_body, validate_item
+from ..api import _analyze_one, json_body, keep_history, validate_item
 from ..db import session
 from ..errors import APIError
 from . import feedback
@@ -88,7 +88,9 @@ def _auth():
 @bp.post("/api/analyze")
 def analyze():
     item = validate_item(json_body())
-    return jsonify(_analyze_one(item))
+    answer = _analyze_one(item)
+    keep_history([answer], [item])  # when the signed-in user's team keeps history
+    return jsonify(answer)
 
 
 @bp.post("/api/feedback")
