@@ -39,3 +39,16 @@ def test_names_from_greeting_and_signature_are_masked_everywhere():
 def test_a_name_is_not_masked_inside_a_web_address():
     m = Masker({"Acme"})
     assert m.mask("Acme builds https://acme.example/pricing") == "[name] builds https://acme.example/pricing"
+
+
+@pytest.mark.parametrize("email,hidden,kept", [
+    ("Hi,\n\nDon't say I didn't warn you.\n\nAna", "Ana", "warn you"),
+    ("We are great.\n\nTom Baker", "Tom", "We are great."),
+    ("Please reply.\n\nThanks again", None, "Thanks again"),
+])
+def test_a_bare_name_line_at_the_end_is_a_name(email, hidden, kept):
+    sentences = split(email)
+    masked = " ".join(Masker.for_email(sentences).mask(s.text) for s in sentences)
+    assert kept in masked
+    if hidden:
+        assert hidden not in masked

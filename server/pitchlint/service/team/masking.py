@@ -44,6 +44,8 @@ _SIGNATURE_WORDS = {"ceo", "cto", "cfo", "coo", "founder", "co-founder", "direct
                     "consultant", "assistant", "owner", "strategist", "associate", "growth",
                     "customer", "success", "content", "seo", "outreach", "editor", "talent",
                     "acquisition", "hr", "digital", "agency", "company", "corp", "co"}
+# A line that is only one to three capitalised words: a name under the last sentence.
+_NAME_LINE = re.compile(r"^[^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*){0,2}\.?$")
 MASKS = ("[email]", "[url]", "[phone]", "[name]", "[token]")
 
 
@@ -113,6 +115,14 @@ class Masker:
                 names.update(_greeting_names(text))
             if not get("quoted", False):
                 seen += 1
+        # An email that ends on a bare name line ("Ana", "Tom Baker") without a sign-off.
+        own = [s for s in sentences if not (s.get("quoted") if isinstance(s, dict) else getattr(s, "quoted", False))]
+        if own:
+            last = (own[-1].get("text") if isinstance(own[-1], dict) else own[-1].text) or ""
+            words = _WORD.findall(last)
+            if 1 <= len(words) <= 3 and _NAME_LINE.match(last.strip()) and not _SIGN_OFFS.match(last) \
+                    and all(w[:1].isupper() for w in words):
+                names.update(w for w in words if w.lower() not in _SIGNATURE_WORDS | _NOT_NAMES)
         return cls(names)
 
     def mask(self, text: str) -> str:
