@@ -486,3 +486,16 @@ def test_authorization_matrix_on_pages(world, page, target):
         html.get_data()
         html.close()
         assert html.status_code == want and (want == 200 or "text/html" in html.content_type)
+
+
+def test_a_jsonl_export_is_accepted_by_train_extra(world, tmp_path):
+    """The export's records pass the training command's own check of --extra files."""
+    from pitchlint.model.train import load_extra
+
+    c, p, t = world["client"], world["people"], world["teams"]
+    body = c.get(f"/v1/teams/{t['sales']}/export?format=jsonl",
+                 headers=auth(p["sales_lead"]["key"])).get_data(as_text=True)
+    path = tmp_path / "sales.jsonl"
+    path.write_text(body, encoding="utf-8")
+    records = load_extra([str(path)])
+    assert len(records) == len(world["samples"]["rep1"]) + len(world["samples"]["rep2"])

@@ -31,6 +31,39 @@ def _confusion(name: str, m: dict) -> list[str]:
     return rows + [""]
 
 
+def _finetune(config: dict) -> list[str]:
+    """The fine-tune's before/after figures (`pitchlint train --extra`), when there are any."""
+    ft, t = config.get("finetune"), config["training"]
+    if not ft:
+        return []
+    src = config.get("finetuned_from", {})
+    lines = [
+        "## Fine-tuning",
+        "",
+        f"Fine-tuned from {src.get('name')} {src.get('version')} (`{src.get('dir')}`) on "
+        f"{t.get('extra_emails')} emails from {', '.join(f'`{p}`' for p in ft['extra_files'])} "
+        f"(each seen {t.get('extra_repeat_used')} times, flagged sentences weighted "
+        f"{t.get('target_weight')}) mixed with {t.get('base_emails')} emails sampled from the base "
+        f"corpus; {t['epochs']} epoch(s), {t['steps']} steps, {t['train_seconds'] / 60:.1f} minutes. "
+        "The extra emails were trained on: their figures say how well the model now agrees with "
+        "them; the dev set and the base validation split (on which both models' thresholds were "
+        "fitted) say whether it still generalises. Measured through the runtime "
+        "analyzer before (the starting model) and after (this one):",
+        "",
+        "| set | measure | before | after | delta |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    names = {"dev": "dev (never trained on)", "extra": "extra emails",
+             "validation": "base validation split (never trained on)",
+             "extra_targets": "extra: flagged sentences",
+             "extra_corrected": "extra: flagged sentences the team corrected"}
+    for key, deltas in ft["delta"].items():
+        for m, d in deltas.items():
+            lines.append(f"| {names.get(key, key)} | {m} | {ft['before'][key][m]:.3f} | "
+                         f"{ft['after'][key][m]:.3f} | {d:+.3f} |")
+    return lines + [""]
+
+
 def write_card(model_dir: Path, config: dict, dev_full: dict | None) -> None:
     t = config["training"]
     m = config["metrics"]
@@ -92,6 +125,9 @@ def write_card(model_dir: Path, config: dict, dev_full: dict | None) -> None:
             text = f["text"].replace("|", "\\|").replace("\n", " ")
             lines.append(f"| {f['id']} | {text} | {f['gold']} | {f['predicted']} |")
         lines.append("")
-    if NOTES_FILE.exists():
+    lines += _finetune(config)
+    if config.get("finetune"):
+        lines += ["The notes on the starting model's failures are in its own card.", ""]
+    elif NOTES_FILE.exists():
         lines += [NOTES_FILE.read_text().strip(), ""]
     (Path(model_dir) / "MODEL_CARD.md").write_text("\n".join(lines))
