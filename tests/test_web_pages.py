@@ -160,6 +160,18 @@ def test_sign_in_lands_on_the_team_and_failures_say_the_same(web):
     assert ">Settings<" not in page.text  # the nav shows Settings to admins only
 
 
+def test_password_guessing_is_slowed_per_account(web):
+    app, _ = web
+    client = app.test_client()
+    limit = app.config["SIGNIN_ATTEMPTS_PER_MINUTE"]
+    for _ in range(limit):
+        assert sign_in(client, "lead@acme.example", "wrong password here").status_code == 200
+    refused = sign_in(client, "lead@acme.example")  # even the right password, for a minute
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert "Too many sign-in attempts" in refused.text
+    assert client.get("/team", headers=HTML).status_code == 302
+
+
 def test_admin_without_a_team_gets_the_organisations_teams(as_user, web):
     _, ids = web
     client = as_user("admin@acme.example")

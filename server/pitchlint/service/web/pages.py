@@ -20,8 +20,8 @@ import datetime as dt
 from functools import wraps
 from urllib.parse import urlencode
 
-from flask import (Blueprint, current_app, flash, get_flashed_messages, redirect, render_template,
-                   request, url_for)
+from flask import (Blueprint, current_app, flash, get_flashed_messages, make_response, redirect,
+                   render_template, request, url_for)
 from sqlalchemy import func, select
 
 from ...labels import SENTENCE_FOCUS, TONES
@@ -170,6 +170,15 @@ def signin():
         check_csrf()
     except APIError:
         return _signin_page(nxt, email, "This form had expired. Sign in again.", 403)
+    try:  # slow down password guessing: per address and per account, shared across workers
+        current_app.extensions["pitchlint_signin_ip_limiter"].check(f"signin-ip:{request.remote_addr}")
+        if email:
+            current_app.extensions["pitchlint_signin_limiter"].check(f"signin-user:{email.lower()[:320]}")
+    except APIError as e:
+        resp = make_response(_signin_page(nxt, email, "Too many sign-in attempts. Wait a minute "
+                                          "and try again.", 429))
+        resp.headers.update(e.headers)
+        return resp
     password = request.form.get("password") or ""
     user = None
     if email and len(email) <= 320:
