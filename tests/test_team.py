@@ -179,6 +179,7 @@ def test_feedback_ignored_is_kept_with_the_sample(world):
     ({"sample_id": 0, "kind": "wrong", "tone": "angry"}, "invalid_tone"),
     ({"sample_id": 0, "kind": "wrong", "focus": "me-talk"}, "invalid_focus"),
     ({"sample_id": 0, "kind": "ignored", "tone": "neutral"}, "unexpected_labels"),
+    ({"sample_id": 0, "kind": "wrong", "focus": "other", "tone": "desperate"}, "pressure_never_other"),
 ])
 def test_feedback_errors_are_clear(world, body, code):
     c, p = world["client"], world["people"]

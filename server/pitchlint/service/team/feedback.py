@@ -26,6 +26,11 @@ def give(db_session, user: User, sample: Sample, kind, focus=None, tone=None, no
         if (focus or sample.focus) == sample.focus and (tone or sample.tone) == sample.tone:
             raise APIError(400, "same_labels", f"the model already said focus={sample.focus}, "
                            f"tone={sample.tone}; a correction must change at least one")
+        if (tone or sample.tone) != "neutral" and (focus or sample.focus) == "other":
+            raise APIError(400, "pressure_never_other", "pressure is never 'other' (the GUIDE): a "
+                           "desperate or threatening sentence is about what the sender wants, so "
+                           "its focus is me_talk (or customer_centric when it rests on the reader's "
+                           "own situation)")
     elif focus is not None or tone is not None:
         raise APIError(400, "unexpected_labels", "'ignored' takes no labels; use kind 'wrong' to correct")
     row = SampleFeedback(sample_id=sample.id, user_id=user.id, created_at=utcnow(), kind=kind,
