@@ -500,3 +500,32 @@ def test_a_jsonl_export_is_accepted_by_train_extra(world, tmp_path):
     path.write_text(body, encoding="utf-8")
     records = load_extra([str(path)])
     assert len(records) == len(world["samples"]["rep1"]) + len(world["samples"]["rep2"])
+
+
+def test_the_service_purges_on_a_schedule(world):
+    import time
+
+    from sqlalchemy import func, select, update
+
+    from pitchlint.service.db import get_db
+    from pitchlint.service.team.models import Sample
+    from pitchlint.service.team.purge import start_scheduler
+
+    app, t = world["app"], world["teams"]
+    with app.app_context(), get_db().sessions() as s:
+        old = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(days=45)
+        s.execute(update(Sample).where(Sample.team_id == t["sales"]).values(created_at=old))
+        s.commit()
+    start_scheduler(app, 0.2)
+    try:
+        deadline = time.time() + 10
+        while True:
+            with app.app_context(), get_db().sessions() as s:
+                left = s.scalar(select(func.count()).select_from(Sample).where(Sample.team_id == t["sales"]))
+                others = s.scalar(select(func.count()).select_from(Sample).where(Sample.team_id != t["sales"]))
+            if left == 0 or time.time() > deadline:
+                break
+            time.sleep(0.1)
+    finally:
+        app.extensions["pitchlint_purge_stop"].set()
+    assert left == 0 and others > 0

@@ -9,7 +9,8 @@ import click
 def _app_without_model():
     from . import create_app
 
-    return create_app({"LOAD_MODEL_AT_START": False, "REQUIRE_KEYS": True})
+    # No purge timer here: the workers run it; a command only does its own job.
+    return create_app({"LOAD_MODEL_AT_START": False, "REQUIRE_KEYS": True, "PURGE_INTERVAL_SECONDS": 0})
 
 
 def register(main: click.Group) -> None:
