@@ -529,3 +529,20 @@ def test_the_service_purges_on_a_schedule(world):
     finally:
         app.extensions["pitchlint_purge_stop"].set()
     assert left == 0 and others > 0
+
+
+def test_ignoring_after_a_correction_keeps_the_correction(world):
+    c, p, t = world["client"], world["people"], world["teams"]
+    sid = world["samples"]["rep1"][0]
+    s = c.get(f"/v1/samples/{sid}", headers=auth(p["rep1"]["key"])).get_json()
+    new_tone = "neutral" if s["tone"]["label"] != "neutral" else "desperate"
+    lead = auth(p["sales_lead"]["key"])
+    assert c.post("/v1/feedback", json={"sample_id": sid, "kind": "wrong", "tone": new_tone},
+                  headers=lead).status_code == 201
+    assert c.post("/v1/feedback", json={"sample_id": sid, "kind": "ignored"},
+                  headers=auth(p["rep1"]["key"])).status_code == 201
+    recs = [json.loads(x) for x in c.get(f"/v1/teams/{t['sales']}/export?format=jsonl",
+                                         headers=lead).get_data(as_text=True).splitlines()]
+    rec = next(r for r in recs if r["pitchlint"]["sample_id"] == sid)
+    assert rec["pitchlint"]["corrected"] is True and rec["pitchlint"]["feedback"] == "ignored"
+    assert rec["sentences"][rec["pitchlint"]["target"]]["tone"] == new_tone

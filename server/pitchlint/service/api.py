@@ -97,8 +97,6 @@ def user_for_history(db_session):
         return db_session.scalars(select(User).where(
             User.ms_tid == addin_user.tenant_id, User.ms_oid == addin_user.object_id,
             User.disabled_at.is_(None))).first()
-    if g.get("api_key") is None or g.api_key.user_id is None:
-        return None
     return key_user(db_session)
 
 
@@ -108,6 +106,9 @@ def keep_history(answers: list[dict], items: list[dict]) -> None:
     from .db import session
     from .team.history import history_on, record
 
+    key = g.get("api_key")
+    if g.get("addin_user") is None and (key is None or key.user_id is None):
+        return  # nobody's history: no database work on the analyze path
     s = session()
     user = user_for_history(s)
     if user is None:

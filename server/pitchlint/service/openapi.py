@@ -112,7 +112,8 @@ SCHEMAS = {
     "Trends": {
         "type": "object", "required": ["weeks", "members", "series", "phrasings"],
         "properties": {"weeks": {"type": "array", "items": {"type": "string"}},
-                       "sentences": {"type": "object"}, "members": {"type": "array"},
+                       "sentences": {"type": "object"}, "flagged": {"type": "object"},
+                       "members": {"type": "array"},
                        "series": {"type": "object"}, "phrasings": {"type": "array"}},
     },
     "FeedbackRequest": {

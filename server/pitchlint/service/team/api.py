@@ -138,14 +138,7 @@ def team_trends(team_id: int):
     s = session()
     user = require_key_user(s)
     team = access.team_for(s, user, team_id)
-    weeks = request.args.get("weeks", "12")
-    try:
-        weeks = int(weeks)
-    except ValueError:
-        weeks = 0
-    if not 1 <= weeks <= 104:
-        raise APIError(400, "invalid_filter", "'weeks' must be a whole number from 1 to 104")
-    return jsonify(trends_mod.trends(s, user, team, weeks=weeks))
+    return jsonify(trends_mod.trends(s, user, team, weeks=trends_mod.parse_weeks(request.args.get("weeks"))))
 
 
 def _own_session_stream(query, fmt: str):
@@ -158,7 +151,7 @@ def _own_session_stream(query, fmt: str):
         s.close()
 
 
-def export_response(db_session, user, team, fmt: str, args) -> Response:
+def export_response(user, team, fmt: str, args) -> Response:
     if fmt not in export.FORMATS:
         raise APIError(400, "invalid_format", f"'format' must be csv or jsonl, got {fmt!r}")
     flt = SampleFilter.from_args(args)
@@ -177,4 +170,4 @@ def team_export(team_id: int):
     s = session()
     user = require_key_user(s)
     team = access.team_for(s, user, team_id, need="export")
-    return export_response(s, user, team, request.args.get("format", "csv"), request.args)
+    return export_response(user, team, request.args.get("format", "csv"), request.args)

@@ -93,7 +93,7 @@ def guide_record(r) -> dict:
         "tone": [t for t in ("desperate", "threatening") if t in tones],
         "sentences": sentences,
         "pitchlint": {"sample_id": r.id, "team_id": r.team_id, "target": target,
-                      "corrected": r.feedback == "wrong", "feedback": r.feedback,
+                      "corrected": bool(r.corrected_focus or r.corrected_tone), "feedback": r.feedback,
                       "model_version": r.model_version, "created_at": _iso(r.created_at),
                       "member": r.email},
     }

@@ -37,7 +37,8 @@ def give(db_session, user: User, sample: Sample, kind, focus=None, tone=None, no
                          focus=focus, tone=tone, note=note)
     db_session.add(row)
     sample.feedback = kind
-    sample.corrected_focus = focus if kind == "wrong" and focus != sample.focus else None
-    sample.corrected_tone = tone if kind == "wrong" and tone != sample.tone else None
+    if kind == "wrong":  # "ignored" leaves an earlier correction in place: nothing is lost
+        sample.corrected_focus = focus if focus not in (None, sample.focus) else None
+        sample.corrected_tone = tone if tone not in (None, sample.tone) else None
     db_session.commit()
     return row

@@ -22,6 +22,12 @@ FEEDBACK_KINDS = ("wrong", "ignored")
 DEFAULT_RETENTION_DAYS = 30
 
 
+def flags(focus: str | None, tone: str | None) -> list[str]:
+    """A sentence's flags from its labels: me_talk, and a desperate or threatening tone."""
+    out = ["me_talk"] if focus == "me_talk" else []
+    return out + ([tone] if tone in ("desperate", "threatening") else [])
+
+
 class Organisation(Base):
     __tablename__ = "organisations"
 
@@ -129,8 +135,7 @@ class Sample(Base):
     @property
     def labels(self) -> list[str]:
         """The flags this sentence carries after corrections (me_talk / desperate / threatening)."""
-        out = ["me_talk"] if self.final_focus == "me_talk" else []
-        return out + ([self.final_tone] if self.final_tone != "neutral" else [])
+        return flags(self.final_focus, self.final_tone)
 
 
 class SampleFeedback(Base):

@@ -70,19 +70,31 @@ def trends(db_session, user, team, weeks: int = 12, today: dt.date | None = None
     member_ids = sorted(set(denom) | set(counts))
     users = {u.id: u for u in db_session.scalars(select(User).where(User.id.in_(member_ids)))} if member_ids else {}
     team_den = [sum(denom[u][i] for u in member_ids) for i in range(weeks)]
+    team_counts = {l: [sum(counts[u][l][i] for u in member_ids) for i in range(weeks)] for l in LABELS}
     series = {
-        "team": {l: share([sum(counts[u][l][i] for u in member_ids) for i in range(weeks)], team_den)
-                 for l in LABELS},
+        "team": {l: share(team_counts[l], team_den) for l in LABELS},
         "members": {u: {l: share(counts[u][l], denom[u]) for l in LABELS} for u in member_ids},
     }
     return {
         "weeks": [w.isoformat() for w in week_list],
         "sentences": {"team": team_den, "members": {u: denom[u] for u in member_ids}},
+        "flagged": {"team": team_counts, "members": {u: counts[u] for u in member_ids}},
         "members": [{"id": u, "email": users[u].email if u in users else None,
                      "name": users[u].name if u in users else None} for u in member_ids],
         "series": series,
         "phrasings": common_phrasings(db_session, user, team, start),
     }
+
+
+def parse_weeks(raw: str | None, default: int = 12) -> int:
+    """The `weeks` argument of the trends page and API (1 to 104)."""
+    from ..errors import APIError
+
+    raw = (raw or "").strip() or str(default)
+    weeks = int(raw) if raw.isdigit() else 0
+    if not 1 <= weeks <= 104:
+        raise APIError(400, "invalid_filter", "'weeks' must be a whole number from 1 to 104")
+    return weeks
 
 
 _NUM = re.compile(r"\d+")

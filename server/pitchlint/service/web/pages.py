@@ -29,7 +29,7 @@ from ..db import session
 from ..errors import APIError, error_response
 from ..team import access, admin as team_admin, feedback as feedback_mod, trends as trends_mod
 from ..team.api import MAX_RETENTION_DAYS, apply_settings, export_response
-from ..team.models import SOURCES, Sample, SampleFeedback, Team, User
+from ..team.models import SOURCES, Sample, SampleFeedback, Team, User, flags
 from ..team.queries import LABELS, SampleFilter, model_versions, page_of
 from .session import (check_csrf, csrf_token, current_user, login_user, logout_user, require_user,
                       safe_next)
@@ -250,11 +250,7 @@ def samples(user: User, team_id: int):
 
 def _flagged(labels: dict | None) -> list[str]:
     """The flags of a context sentence, from its stored {"focus", "tone"}."""
-    if not labels:
-        return []
-    out = ["me_talk"] if labels.get("focus") == "me_talk" else []
-    tone = labels.get("tone")
-    return out + ([tone] if tone in ("desperate", "threatening") else [])
+    return flags(labels.get("focus"), labels.get("tone")) if labels else []
 
 
 def _sample_page(user: User, sample: Sample, error: str | None = None, status: int = 200,
@@ -369,12 +365,9 @@ def line_chart(weeks: list[str], series: dict[str, list[float | None]], top: flo
             "small": small, "has_data": any(line["points"] for line in lines)}
 
 
-def _period_share(shares: list[float | None], sentences: list[int]) -> float | None:
+def _period_share(flagged: list[int], sentences: list[int]) -> float | None:
     total = sum(sentences)
-    if not total:
-        return None
-    flagged = sum(round((v or 0) * n) for v, n in zip(shares, sentences))
-    return flagged / total
+    return sum(flagged) / total if total else None
 
 
 @bp.get("/teams/<int:team_id>/trends")
@@ -382,10 +375,7 @@ def _period_share(shares: list[float | None], sentences: list[int]) -> float | N
 def trends(user: User, team_id: int):
     s = session()
     team = access.team_for(s, user, team_id)
-    raw = request.args.get("weeks") or "12"
-    weeks = int(raw) if raw.isdigit() else 0
-    if not 1 <= weeks <= 104:
-        raise APIError(400, "invalid_filter", "'weeks' must be a whole number from 1 to 104")
+    weeks = trends_mod.parse_weeks(request.args.get("weeks"))
     data = trends_mod.trends(s, user, team, weeks=weeks)
     team_series = data["series"]["team"]
     member_series = data["series"]["members"]
@@ -400,7 +390,8 @@ def trends(user: User, team_id: int):
         members.append({"id": m["id"], "name": m["name"] or m["email"] or f"user {m['id']}",
                         "email": m["email"], "series": ser, "sentences": sentences,
                         "total": sum(sentences),
-                        "period": {label: _period_share(ser[label], sentences) for label in LABELS},
+                        "period": {label: _period_share(data["flagged"]["members"][m["id"]][label], sentences)
+                                   for label in LABELS},
                         "chart": line_chart(data["weeks"], ser, member_top, width=360, height=160,
                                             small=True)})
     members.sort(key=lambda m: m["name"].lower())
@@ -409,7 +400,8 @@ def trends(user: User, team_id: int):
                 week_days=[dt.date.fromisoformat(w) for w in data["weeks"]], n_weeks=weeks,
                 week_choices=TREND_WEEKS, team_series=team_series, team_sentences=team_sentences,
                 team_total=sum(team_sentences),
-                team_period={label: _period_share(team_series[label], team_sentences) for label in LABELS},
+                team_period={label: _period_share(data["flagged"]["team"][label], team_sentences)
+                             for label in LABELS},
                 team_chart=team_chart, members=members, phrasings=data["phrasings"])
 
 
@@ -467,12 +459,10 @@ def save_settings(team_id: int):
 @bp.get("/teams/<int:team_id>/export.csv")
 @signed_in
 def export_csv(user: User, team_id: int):
-    s = session()
-    return export_response(s, user, access.team_for(s, user, team_id, need="export"), "csv", request.args)
+    return export_response(user, access.team_for(session(), user, team_id, need="export"), "csv", request.args)
 
 
 @bp.get("/teams/<int:team_id>/export.jsonl")
 @signed_in
 def export_jsonl(user: User, team_id: int):
-    s = session()
-    return export_response(s, user, access.team_for(s, user, team_id, need="export"), "jsonl", request.args)
+    return export_response(user, access.team_for(session(), user, team_id, need="export"), "jsonl", request.args)

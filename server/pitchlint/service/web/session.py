@@ -15,11 +15,10 @@ import datetime as dt
 import hmac
 import os
 import secrets
-from functools import wraps
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
-from flask import g, redirect, request, session, url_for
+from flask import g, request, session
 
 from ..db import session as db_session
 from ..errors import APIError
@@ -127,17 +126,6 @@ def safe_next(target: str | None, default: str = DEFAULT_NEXT) -> str:
     return target
 
 
-def login_required(view):
-    """Pages: send a signed-out visitor to sign in, and back here afterwards."""
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if current_user() is None:
-            nxt = request.full_path if request.query_string else request.path
-            return redirect(url_for("web.signin") + "?" + urlencode({"next": nxt}))
-        return view(*args, **kwargs)
-    return wrapper
-
-
 def require_user() -> User:
     user = current_user()
     if user is None:
@@ -145,5 +133,5 @@ def require_user() -> User:
     return user
 
 
-__all__ = ["check_csrf", "csrf_token", "current_user", "init_app", "login_required", "login_user",
+__all__ = ["check_csrf", "csrf_token", "current_user", "init_app", "login_user",
            "logout_user", "require_user", "safe_next"]
