@@ -7,16 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        echo "== installing chromium (Debian package) =="
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-    else
-        echo "chromium is missing: run 'sudo apt-get install -y chromium' (or set CHROMIUM=/path/to/chromium)" >&2
-        exit 1
-    fi
-fi
+bash ../../.ci/ensure-chromium
 
 echo "== npm ci =="
 npm ci --no-audit --no-fund --loglevel=error
