@@ -1,56 +1,88 @@
-"""Per-key rate limits: a fixed one-minute window, in memory or in Redis (shared by workers)."""
+"""Per-key rate limits over a sliding 60-second window, in memory or in Redis (shared by workers).
+
+A sliding window counts exactly the accepted requests of the last 60 seconds, so a burst that
+straddles a minute boundary cannot get twice the limit through (a fixed window lets it), and
+Retry-After says when the oldest counted request leaves the window. Refused requests are not
+counted: a client that waits as told gets in.
+"""
 from __future__ import annotations
 
+import math
 import threading
 import time
+import uuid
+from collections import deque
 
 from .errors import APIError
 
+PERIOD = 60.0
 
-class MemoryCounter:
+
+class MemoryLog:
+    """Timestamps of accepted requests per identity, for one process."""
+
     def __init__(self):
         self._lock = threading.Lock()
-        self._counts: dict[tuple[str, int], int] = {}
+        self._log: dict[str, deque[float]] = {}
 
-    def hit(self, identity: str, window: int) -> int:
+    def hit(self, identity: str, now: float, limit: int) -> tuple[bool, float]:
+        """Count a request at `now` if fewer than `limit` were accepted in the window.
+        Returns (accepted, the oldest accepted time still in the window)."""
         with self._lock:
-            if len(self._counts) > 100_000:  # drop old windows; bounded memory
-                self._counts = {k: v for k, v in self._counts.items() if k[1] >= window}
-            key = (identity, window)
-            self._counts[key] = self._counts.get(key, 0) + 1
-            return self._counts[key]
+            if len(self._log) > 100_000:  # bounded memory: forget identities that went quiet
+                self._log = {k: v for k, v in self._log.items() if v and v[-1] > now - PERIOD}
+            times = self._log.setdefault(identity, deque())
+            while times and times[0] <= now - PERIOD:
+                times.popleft()
+            if len(times) >= limit:
+                return False, times[0]
+            times.append(now)
+            return True, times[0]
 
 
-class RedisCounter:
+# Atomic in Redis: drop what left the window, refuse at the limit, otherwise record this request.
+_REDIS_HIT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
+local n = redis.call('ZCARD', KEYS[1])
+local accepted = 0
+if n < tonumber(ARGV[3]) then
+  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+  accepted = 1
+end
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])) + 1)
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {accepted, oldest[2] or ARGV[1]}
+"""
+
+
+class RedisLog:
     def __init__(self, url: str):
         import redis
 
         self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._script = self.client.register_script(_REDIS_HIT)
 
-    def hit(self, identity: str, window: int) -> int:
-        key = f"pitchlint:rate:{identity}:{window}"
-        pipe = self.client.pipeline()
-        pipe.incr(key)
-        pipe.expire(key, 120)
-        count, _ = pipe.execute()
-        return int(count)
+    def hit(self, identity: str, now: float, limit: int) -> tuple[bool, float]:
+        accepted, oldest = self._script(keys=[f"pitchlint:rate:{identity}"],
+                                        args=[repr(now), repr(PERIOD), limit,
+                                              f"{now!r}:{uuid.uuid4().hex[:12]}"])
+        return bool(int(accepted)), float(oldest)
 
 
 class RateLimiter:
     def __init__(self, per_minute: int, redis_url: str | None = None):
         self.per_minute = per_minute
-        self.counter = RedisCounter(redis_url) if redis_url else MemoryCounter()
+        self.log = RedisLog(redis_url) if redis_url else MemoryLog()
 
     def check(self, identity: str, now: float | None = None) -> None:
         if self.per_minute <= 0:
             return
         now = time.time() if now is None else now
-        window = int(now // 60)
-        count = self.counter.hit(identity, window)
-        if count > self.per_minute:
-            retry = max(1, int((window + 1) * 60 - now + 0.999))
+        accepted, oldest = self.log.hit(identity, now, self.per_minute)
+        if not accepted:
+            retry = max(1, math.ceil(oldest + PERIOD - now))
             raise APIError(429, "rate_limited",
-                           f"more than {self.per_minute} requests this minute; retry in {retry} s",
+                           f"more than {self.per_minute} requests a minute; retry in {retry} s",
                            {"Retry-After": str(retry)})
 
 
