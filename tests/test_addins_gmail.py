@@ -420,6 +420,116 @@ def test_analysing_stores_nothing(gmail):
         assert s.scalar(select(func.count()).select_from(SentenceFeedback)) == 0
 
 
+# ---- team history -----------------------------------------------------------------------------
+
+def _team_member(app, email="rep@acme.example", history=True):
+    from pitchlint.service.db import get_db
+    from pitchlint.service.team import admin
+
+    with app.app_context(), get_db().sessions() as s:
+        team = admin.create_team(s, "Acme", "Sales", history=history)
+        return admin.add_user(s, email, team, "member", name="Rep").id
+
+
+def _kept(app):
+    from sqlalchemy import select
+
+    from pitchlint.service.db import get_db
+    from pitchlint.service.team.models import Analysis, Sample
+
+    with app.app_context(), get_db().sessions() as s:
+        return ([(a.user_id, a.source) for a in s.scalars(select(Analysis))],
+                {x.id: (x.user_id, x.text, x.tone, x.feedback, x.corrected_tone)
+                 for x in s.scalars(select(Sample))})
+
+
+def profile(address="Rep@Acme.example"):
+    return ok({"emailAddress": address, "messagesTotal": 10, "threadsTotal": 7, "historyId": "1"})
+
+
+def _buttons(card):
+    return [w["decoratedText"]["button"]["onClick"]["action"] for sec in card["sections"][1:]
+            for w in sec["widgets"] if "button" in w.get("decoratedText", {})]
+
+
+@pytest.mark.db
+def test_a_members_gmail_analyses_are_kept_when_the_team_keeps_history(gmail):
+    h = gmail()
+    member = _team_member(h.app)
+    resp = h.post("message", event(), [ok(message(part("text/plain", PITCH))), profile()])
+    card = card_of(resp)
+    assert "Kept in your team" in card_text(card)
+    assert "/gmail/v1/users/me/profile" in h.http.requests[1][0]
+    analyses, samples = _kept(h.app)
+    assert analyses == [(member, "read")]
+    assert samples and all(uid == member for uid, *_ in samples.values())
+    kept_text = " ".join(text for _, text, *_ in samples.values())
+    assert "Sam" not in kept_text and "Tom" not in kept_text  # names from greeting and sign-off
+    # every kept sentence's button carries its sample id
+    ids = {int(p["value"]) for a in _buttons(card) for p in a["parameters"] if p["key"] == "sample_id"}
+    assert ids == set(samples)
+
+    # the same token again: Gmail is not asked whose mailbox it is a second time
+    h.post("compose", event(draft_id="d-1"), [ok({"id": "d-1", "message": message(part("text/plain", PITCH))})])
+    assert len(h.http.requests) == 1
+    assert [src for _, src in _kept(h.app)[0]] == ["read", "compose"]
+
+
+@pytest.mark.db
+def test_not_right_on_a_kept_sentence_reaches_the_teams_sample(gmail):
+    h = gmail()
+    _team_member(h.app)
+    card = card_of(h.post("message", event(), [ok(message(part("text/plain", PITCH))), profile()]))
+    params = {}
+    for a in _buttons(card):
+        p = {x["key"]: x["value"] for x in a["parameters"]}
+        if p["label"] == "desperate":
+            params = p
+            break
+    assert params, "the model flagged no desperate sentence in PITCH"
+    resp = h.post("feedback", event(params=params))
+    assert "team's history has it" in resp.get_json()["renderActions"]["action"]["notification"]["text"]
+    _, samples = _kept(h.app)
+    _, _, tone, fb, corrected = samples[int(params["sample_id"])]
+    assert (tone, fb, corrected) == ("desperate", "wrong", "neutral")
+
+
+@pytest.mark.db
+def test_someone_elses_sample_id_is_not_touched_from_gmail(gmail):
+    from pitchlint.service.db import get_db
+    from pitchlint.service.team import admin
+
+    h = gmail()
+    _team_member(h.app)
+    card = card_of(h.post("message", event(), [ok(message(part("text/plain", PITCH))), profile()]))
+    a = _buttons(card)[0]
+    params = {x["key"]: x["value"] for x in a["parameters"]}
+    with h.app.app_context(), get_db().sessions() as s:  # a second user's Gmail presses the button
+        admin.add_user(s, "other@acme.example", admin.find_team(s, "Acme/Sales"), "member")
+    ev = event(params=params)
+    ev["authorizationEventObject"]["userOAuthToken"] = "ya29.other-user"
+    resp = h.post("feedback", ev, [profile("other@acme.example")])
+    assert "team's history" not in resp.get_json()["renderActions"]["action"]["notification"]["text"]
+    assert all(fb is None for *_, fb, _ in _kept(h.app)[1].values())
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("case", ["history off", "not a user", "profile refused"])
+def test_gmail_keeps_nothing_without_a_member_whose_team_keeps_history(gmail, case):
+    h = gmail()
+    _team_member(h.app, history=(case != "history off"))
+    answers = [ok(message(part("text/plain", PITCH)))]
+    if case == "not a user":
+        answers.append(profile("stranger@elsewhere.example"))
+    elif case == "profile refused":
+        answers.append(http_error(403, "PERMISSION_DENIED"))
+    card = card_of(h.post("message", event(), answers))
+    assert "Flagged sentences" in card_text(card) and "Kept in your team" not in card_text(card)
+    assert _kept(h.app) == ([], {})
+    if case == "history off":  # nobody keeps history: Gmail is not asked whose mailbox it is
+        assert len(h.http.requests) == 1
+
+
 # ---- the deployment descriptor --------------------------------------------------------------
 
 def test_deployment_asks_for_exactly_the_scopes_used():
@@ -448,3 +558,4 @@ def test_every_api_method_used_is_covered_by_a_granted_scope():
     users = doc["resources"]["users"]["resources"]
     for resource, method in [("messages", "get"), ("threads", "get"), ("drafts", "get"), ("drafts", "list")]:
         assert granted & set(users[resource]["methods"][method]["scopes"]), (resource, method)
+    assert granted & set(doc["resources"]["users"]["methods"]["getProfile"]["scopes"])  # team history

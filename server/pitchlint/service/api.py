@@ -104,13 +104,18 @@ def keep_history(answers: list[dict], items: list[dict]) -> None:
     """When the key's user is on a team with history on, keep the flagged sentences (masked)
     and tell the caller: `history.kept` and each kept sentence's `sample_id` (for feedback)."""
     from .db import session
-    from .team.history import history_on, record
 
     key = g.get("api_key")
     if g.get("addin_user") is None and (key is None or key.user_id is None):
         return  # nobody's history: no database work on the analyze path
     s = session()
-    user = user_for_history(s)
+    keep_history_for(s, user_for_history(s), answers, items)
+
+
+def keep_history_for(s, user, answers: list[dict], items: list[dict]) -> None:
+    """Keep `answers` in `user`'s team history when it is on (user None: nobody's history)."""
+    from .team.history import history_on, record
+
     if user is None:
         return
     if not history_on(user):

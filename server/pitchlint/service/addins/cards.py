@@ -104,6 +104,9 @@ def analysis_card(result: dict, mode: str, feedback_url: str, reanalyse_url: str
     if reanalyse_url:
         overview.append({"buttonList": {"buttons": [
             {"text": "Analyse again", "onClick": action(reanalyse_url, {"refresh": "1"})}]}})
+    if (result.get("history") or {}).get("kept"):
+        overview.append({"textParagraph": {"text": "<i>Kept in your team's history, with names, "
+                                                   "addresses and numbers masked.</i>"}})
     sections = [{"widgets": overview}]
     if flagged:
         widgets = []
@@ -115,7 +118,8 @@ def analysis_card(result: dict, mode: str, feedback_url: str, reanalyse_url: str
                 "bottomLabel": _e(s.get("message") or ""),
                 "wrapText": True,
                 "button": {"text": "Not right?", "onClick": action(feedback_url, {
-                    "sentence": s["text"], "label": labels[0], "kind": "wrong", "mode": mode})},
+                    "sentence": s["text"], "label": labels[0], "kind": "wrong", "mode": mode,
+                    **({"sample_id": str(s["sample_id"])} if s.get("sample_id") else {})})},
             }})
         if len(flagged) > MAX_SENTENCES_ON_CARD:
             widgets.append({"textParagraph": {"text": f"…and {len(flagged) - MAX_SENTENCES_ON_CARD} more."}})

@@ -8,18 +8,27 @@ these endpoints and renders the card JSON they answer with.
 
 Every request must carry Google's ID token (google_identity.verify_request). Every failure
 after that answers a readable card or notification, never an empty pane.
+
+Team history: when some team keeps history, the add-on asks Gmail whose mailbox the user's
+token opens (users.getProfile, cached a few minutes per token) and, when that address is an
+active Pitchlint user's on a team with history on, keeps the analysis as the API does.
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+import hashlib
+import threading
+import time
 
-from ..api import validate_item
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import func, select
+
+from ..api import keep_history_for, validate_item
 from ..db import session
 from ..errors import APIError
 from ..model import get_analyzer
 from ...model.runtime import AnalyzeError
 from . import cards, feedback
-from .gmail_api import GmailError, gmail_service, read_draft, read_message
+from .gmail_api import GmailError, gmail_service, mailbox_address, read_draft, read_message
 from .google_identity import verify_request
 from .owntext import sender_text
 
@@ -69,6 +78,64 @@ def _analyse(text: str, subject: str | None, mode: str) -> dict:
         raise APIError(400, e.code, e.message) from None
 
 
+MAILBOX_CACHE_SECONDS = 300
+MAILBOX_CACHE_SIZE = 10_000
+
+
+class _MailboxCache:
+    """Token hash -> Gmail address, a few minutes; bounded (one per app)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.entries: dict[str, tuple[float, str]] = {}
+
+    def get(self, key: str, now: float) -> str | None:
+        with self.lock:
+            hit = self.entries.get(key)
+        return hit[1] if hit and now - hit[0] < MAILBOX_CACHE_SECONDS else None
+
+    def put(self, key: str, now: float, address: str) -> None:
+        with self.lock:
+            if len(self.entries) >= MAILBOX_CACHE_SIZE:
+                self.entries = {k: v for k, v in self.entries.items()
+                                if now - v[0] < MAILBOX_CACHE_SECONDS}
+                if len(self.entries) >= MAILBOX_CACHE_SIZE:
+                    self.entries.clear()
+            self.entries[key] = (now, address)
+
+
+def _mailbox(token: str) -> str:
+    """The Gmail address behind the user's OAuth token (cached by the token's hash)."""
+    cache = current_app.extensions.setdefault("pitchlint_gmail_mailboxes", _MailboxCache())
+    key, now = hashlib.sha256(token.encode()).hexdigest(), time.monotonic()
+    address = cache.get(key, now)
+    if address is None:
+        address = mailbox_address(gmail_service(token))
+        cache.put(key, now, address)
+    return address
+
+
+def _member(token: str | None):
+    """The active Pitchlint user whose Gmail this is, when any team keeps history; else None.
+    Never raises: history is a side effect, and the card is the answer."""
+    from ..team.models import Team, User
+
+    if not token:
+        return None
+    try:
+        s = session()
+        if s.scalar(select(Team.id).where(Team.history_enabled.is_(True)).limit(1)) is None:
+            return None  # nobody keeps history: no Gmail call, no lookup
+        address = _mailbox(token)
+        return s.scalars(select(User).where(func.lower(User.email) == address.lower(),
+                                            User.disabled_at.is_(None))).first()
+    except GmailError as e:
+        current_app.logger.warning("Gmail add-on: whose mailbox is unknown (%s); history not kept", e.code)
+    except Exception:
+        current_app.logger.exception("Gmail add-on: history lookup failed; history not kept")
+    return None
+
+
 def _problem(e: APIError) -> tuple[str, str]:
     if e.code == "empty_text":
         return ("Nothing to check yet", "There is no text of the sender's own here (quoted replies "
@@ -81,11 +148,14 @@ def _problem(e: APIError) -> tuple[str, str]:
     return ("Pitchlint could not check this email", e.message)
 
 
-def _card_for(text_fn, mode: str, retry: str, reanalyse: bool):
+def _card_for(text_fn, mode: str, retry: str, reanalyse: bool, token: str | None = None):
     try:
         mail = text_fn()
         own = sender_text(mail.text)
         result = _analyse(own, mail.subject, mode)
+        user = _member(token)
+        if user is not None:
+            keep_history_for(session(), user, [result], [{"mode": mode}])
     except GmailError as e:
         return _error("Gmail could not give us the message", e.message, retry)
     except APIError as e:
@@ -111,7 +181,7 @@ def message():
                               "add-on needs your permission to read the opened message)."))
     return jsonify(_card_for(lambda: read_message(gmail_service(token), gm["messageId"],
                                                   gm.get("accessToken")),
-                             "read", "message", reanalyse=False))
+                             "read", "message", reanalyse=False, token=token))
 
 
 @bp.post("/compose")
@@ -125,7 +195,7 @@ def compose():
                               "to grant it."))
     result = _card_for(lambda: read_draft(gmail_service(token), gm.get("draftId"), gm.get("threadId"),
                                           gm.get("accessToken")),
-                       "compose", "compose", reanalyse=True)
+                       "compose", "compose", reanalyse=True, token=token)
     if _parameters(event):  # "Analyse again" pressed: redraw in place rather than stack a card
         result = {"renderActions": {"action": {"navigations": [
             {"updateCard": result["action"]["navigations"][0]["pushCard"]}]}}}
@@ -134,7 +204,8 @@ def compose():
 
 @bp.post("/feedback")
 def feedback_action():
-    params = _parameters(_event())
+    event = _event()
+    params = _parameters(event)
     try:
         feedback.record(session(), "gmail", params.get("sentence", ""), params.get("label", ""),
                         params.get("kind", "wrong"))
@@ -144,7 +215,42 @@ def feedback_action():
         current_app.logger.exception("feedback not stored")
         return jsonify(cards.notify("Feedback could not be saved right now; please try again later."))
     label = cards.LABEL_NAMES.get(params.get("label"), params.get("label"))
-    return jsonify(cards.notify(f"Thanks: noted that this sentence is not {label}."))
+    team_note = _team_feedback(params, _user_token(event))
+    return jsonify(cards.notify(f"Thanks: noted that this sentence is not {label}.{team_note}"))
+
+
+def _team_feedback(params: dict, token: str | None) -> str:
+    """A kept sentence's "Not right?" also goes on the team's sample, as its owner's feedback:
+    a pressure flag that is not right is corrected to a neutral tone; "not me-talk" cannot say
+    whether the sentence is customer-centric or neither, so it is marked ignored with a note
+    the lead can correct from. Returns a few words for the notification."""
+    from ..team.feedback import give
+    from ..team.models import Sample
+
+    sample_id = params.get("sample_id", "")
+    if not sample_id.isdigit() or len(sample_id) > 12:
+        return ""
+    user = _member(token)
+    s = session()
+    sample = s.get(Sample, int(sample_id)) if user is not None else None
+    if sample is None or sample.user_id != user.id:
+        return ""
+    label = params.get("label")
+    try:
+        if label in ("desperate", "threatening") and sample.tone == label:
+            give(s, user, sample, "wrong", tone="neutral",
+                 note=f"not {label}, said in the Gmail add-on")
+        else:
+            give(s, user, sample, "ignored", note=f"not {cards.LABEL_NAMES.get(label, label)}, "
+                 "said in the Gmail add-on")
+    except APIError as e:
+        current_app.logger.info("Gmail add-on feedback on sample %s not kept: %s", sample_id, e.message)
+        return ""
+    except Exception:
+        s.rollback()
+        current_app.logger.exception("Gmail add-on feedback on sample %s not kept", sample_id)
+        return ""
+    return " Your team's history has it too."
 
 
 def init_app(app) -> None:

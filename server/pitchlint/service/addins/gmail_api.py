@@ -175,3 +175,12 @@ def read_draft(service, draft_id: str | None = None, thread_id: str | None = Non
     draft = _execute(service.users().drafts().get(userId="me", id=found[0]["id"], format="full"),
                      message_token)
     return _mail_text(draft.get("message") or {})
+
+
+def mailbox_address(service) -> str:
+    """The address of the mailbox the user's token opens (users.getProfile; gmail.compose covers it)."""
+    profile = _execute(service.users().getProfile(userId="me"))
+    address = (profile.get("emailAddress") or "").strip()
+    if not address:
+        raise GmailError("gmail_no_profile", "Gmail did not say whose mailbox this is.")
+    return address
