@@ -28,6 +28,27 @@ const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const MODEL_DIR = process.env.PITCHLINT_MODEL_DIR || join(REPO, "models/pitchlint-minilm");
 const SHOTS = process.env.SCREENSHOTS || join(REPO, "docs/screenshots");
 const PITCHLINT = process.env.PITCHLINT_BIN || (existsSync(join(REPO, ".venv/bin/pitchlint")) ? join(REPO, ".venv/bin/pitchlint") : "pitchlint");
+// The Python beside the CLI (for backdating history in the test's own SQLite database).
+const PYTHON = PITCHLINT.includes("/") && existsSync(join(dirname(PITCHLINT), "python")) ? join(dirname(PITCHLINT), "python") : "python3";
+
+// Backdate each member's analyses (and their samples) so the trends have several weeks: the
+// member's n-th newest analysis moves n weeks back. Only the test's own instance database.
+const BACKDATE = `
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+moved = 0
+for (user_id,) in db.execute("select distinct user_id from analyses").fetchall():
+    ids = [r[0] for r in db.execute("select id from analyses where user_id = ? order by id desc", (user_id,))]
+    for weeks, analysis_id in enumerate(ids):
+        if weeks == 0:
+            continue
+        shift = f"-{7 * weeks} days"
+        db.execute("update analyses set created_at = datetime(created_at, ?) where id = ?", (shift, analysis_id))
+        db.execute("update samples set created_at = datetime(created_at, ?) where analysis_id = ?", (shift, analysis_id))
+        moved += 1
+db.commit()
+print(moved)
+`;
 
 const ADMIN = { email: "maria.admin@acme.example", password: "correct horse battery staple" };
 const MEMBERS = [
@@ -373,6 +394,15 @@ async function main() {
       assert.equal(await total(page), expected.length - 1, "a corrected sentence should leave the me-talk filter");
     });
 
+    await check("earlier weeks: each member's older analyses backdated a week apart", async () => {
+      const r = spawnSync(PYTHON, ["-c", BACKDATE, join(instance, "pitchlint.db")], { encoding: "utf8", timeout: 30000 });
+      if (r.status !== 0) throw new Error(`backdating failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
+      const moved = Number(r.stdout.trim());
+      const sent = Object.values(EMAILS).reduce((n, list) => n + list.length, 0);
+      assert.equal(moved, sent - MEMBERS.length);
+      return `${moved} analyses moved back 1 to ${Math.max(...Object.values(EMAILS).map((l) => l.length)) - 1} weeks`;
+    });
+
     await check("the trends page draws a chart (inline SVG) with data", async () => {
       await Promise.all([page.waitForURL(/\/trends$/), page.click("nav.nav a:has-text('Trends')")]);
       const chart = page.locator("svg.chart").first();
@@ -380,7 +410,8 @@ async function main() {
       const paths = await chart.locator("path.line").evaluateAll((ps) => ps.map((p) => p.dataset.label));
       assert.deepEqual(paths, ["me_talk", "desperate", "threatening"]);
       const dots = await chart.locator("circle").count();
-      assert.ok(dots >= 3, `only ${dots} data points`);
+      const weeks = Math.max(...Object.values(EMAILS).map((l) => l.length));
+      assert.ok(dots >= 3 * weeks, `only ${dots} data points for ${weeks} weeks`);
       const members = await page.$$eval(".member-card", (cards) => cards.map((c) => c.dataset.member));
       assert.deepEqual(members.sort(), MEMBERS.map((m) => m.email).sort());
       const cells = await page.$$eval("details.data-table table tbody tr:last-child td", (tds) => tds.map((td) => td.textContent.trim()));
