@@ -320,6 +320,15 @@ def test_google_sign_in_binds_the_user_and_lands_on_next(sso_app, idp):
     assert ("GET", G_CERTS) in idp.hits
 
 
+def test_google_certificates_are_fetched_once_for_many_sign_ins(sso_app, idp):
+    app = sso_app()
+    for _ in range(3):
+        client = app.test_client()
+        resp = sign_in(client, idp, "google")
+        assert resp.status_code == 302 and resp.headers["Location"] == "/team", _flashes(client)
+    assert idp.hits.count(("GET", G_CERTS)) == 1
+
+
 @pytest.mark.parametrize("provider", ["microsoft", "google"])
 def test_redirect_uri_comes_from_public_url(sso_app, idp, provider):
     client = sso_app(PUBLIC_URL="https://pitchlint.contoso.example").test_client()

@@ -23,11 +23,11 @@ CLOCK_SKEW_SECONDS = 30
 CERTS_CACHE_SECONDS = 300
 
 
-class _CachingRequest(google.auth.transport.requests.Request):
+class CachingGoogleRequest(google.auth.transport.requests.Request):
     """google-auth's requests transport, keeping GET answers (the certificates) a few minutes."""
 
-    def __init__(self, timeout: float = 5.0):
-        super().__init__(requests.Session())
+    def __init__(self, timeout: float = 5.0, session: requests.Session | None = None):
+        super().__init__(session if session is not None else requests.Session())
         self._cache: dict[str, tuple[float, object]] = {}
         self._lock = threading.Lock()
         self._timeout = timeout
@@ -55,7 +55,7 @@ def _transport():
     app = current_app
     t = app.extensions.get("pitchlint_google_transport")
     if t is None:
-        t = app.extensions["pitchlint_google_transport"] = _CachingRequest()
+        t = app.extensions["pitchlint_google_transport"] = CachingGoogleRequest()
     return t
 
 

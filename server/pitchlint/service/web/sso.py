@@ -510,13 +510,19 @@ def verify_google_id_token(token: str, nonce: str) -> dict:
     the audience (our client id) and expiry; then the issuer, nonce, a verified address and,
     when configured, the Workspace domain."""
     import google.auth.exceptions
-    import google.auth.transport.requests
     from google.oauth2 import id_token
 
+    from ..addins.google_identity import CachingGoogleRequest
+
     cfg = current_app.config
+    # Google's certificates are kept a few minutes (one fetch, not one per sign-in).
+    transport = current_app.extensions.get("pitchlint_sso_google_transport")
+    if transport is None:
+        transport = current_app.extensions["pitchlint_sso_google_transport"] = \
+            CachingGoogleRequest(timeout=TIMEOUT_SECONDS, session=_http())
     try:
         claims = id_token.verify_token(
-            token, google.auth.transport.requests.Request(session=_http()),
+            token, transport,
             audience=cfg["GOOGLE_CLIENT_ID"], certs_url=cfg["GOOGLE_CERTS_URL"],
             clock_skew_in_seconds=GOOGLE_CLOCK_SKEW_SECONDS)
     except google.auth.exceptions.TransportError:
