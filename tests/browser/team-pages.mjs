@@ -90,7 +90,7 @@ Regards,
 Ben (ben.okafor@acme.example, +1 415 555 0134)`,
     `Hi Dana,
 
-Sorry to chase you again, this is my fourth email and I really need an answer. Please please reply, even a no would help me. I'll be honest, my manager is asking me about this deal every day.
+Sorry to chase you again, this is my fourth email and I really need an answer. Please, just give me ten minutes on a call, I'm begging you. Please please reply, even a no would help me. I'll be honest, my manager is asking me about this deal every day.
 
 Ben`,
     `Hi Marco,
@@ -416,6 +416,9 @@ async function main() {
       assert.deepEqual(members.sort(), MEMBERS.map((m) => m.email).sort());
       const cells = await page.$$eval("details.data-table table tbody tr:last-child td", (tds) => tds.map((td) => td.textContent.trim()));
       assert.ok(cells.some((c) => /%$/.test(c)), `no percentages in the data table: ${cells}`);
+      // Both members begged with the same sentence: it leads the common phrasings, counted twice.
+      const phrasings = await page.$$eval("ol.phrasings li", (lis) => lis.map((li) => li.textContent.replace(/\s+/g, " ").trim()));
+      assert.ok(phrasings.length > 0 && /ten minutes on a call/.test(phrasings[0]) && /×2/.test(phrasings[0]), `common phrasings: ${JSON.stringify(phrasings)}`);
       await page.screenshot({ path: join(SHOTS, "team-trends.png"), fullPage: true });
       return `${dots} points; ${members.length} member charts`;
     });
