@@ -179,6 +179,7 @@ def test_feedback_ignored_is_kept_with_the_sample(world):
     ({"sample_id": 0, "kind": "wrong", "tone": "angry"}, "invalid_tone"),
     ({"sample_id": 0, "kind": "wrong", "focus": "me-talk"}, "invalid_focus"),
     ({"sample_id": 0, "kind": "ignored", "tone": "neutral"}, "unexpected_labels"),
+    ({"sample_id": 0, "kind": "ignored", "tone": None}, "invalid_tone"),
     ({"sample_id": 0, "kind": "wrong", "focus": "other", "tone": "desperate"}, "pressure_never_other"),
 ])
 def test_feedback_errors_are_clear(world, body, code):
@@ -189,13 +190,28 @@ def test_feedback_errors_are_clear(world, body, code):
     assert resp.status_code == 400 and resp.get_json()["error"]["code"] == code
 
 
+def test_a_correction_that_would_make_the_samples_pressure_other_is_a_conflict(world):
+    c, p = world["client"], world["people"]
+    key = p["rep1"]["key"]
+    pressured = [x for x in (c.get(f"/v1/samples/{sid}", headers=auth(key)).get_json()
+                             for sid in world["samples"]["rep1"]) if x["tone"]["label"] != "neutral"]
+    assert pressured, "the model flagged no pressure in rep1's email"
+    resp = c.post("/v1/feedback", json={"sample_id": pressured[0]["id"], "kind": "wrong", "focus": "other"},
+                  headers=auth(key))
+    assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "pressure_never_other"
+    # with the tone corrected to neutral in the same request, 'other' is fine
+    resp = c.post("/v1/feedback", json={"sample_id": pressured[0]["id"], "kind": "wrong", "focus": "other",
+                                        "tone": "neutral"}, headers=auth(key))
+    assert resp.status_code == 201, resp.get_json()
+
+
 def test_feedback_that_changes_nothing_is_refused(world):
     c, p = world["client"], world["people"]
     sid = world["samples"]["rep1"][0]
     s = c.get(f"/v1/samples/{sid}", headers=auth(p["rep1"]["key"])).get_json()
     resp = c.post("/v1/feedback", json={"sample_id": sid, "kind": "wrong", "tone": s["tone"]["label"]},
                   headers=auth(p["rep1"]["key"]))
-    assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "same_labels"
+    assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "same_labels"
 
 
 # --- the authorization matrix ------------------------------------------------------------------
@@ -288,9 +304,13 @@ def test_admin_turns_history_on_and_sets_retention(world):
     resp = c.patch(f"/v1/teams/{t['quiet']}", json={"history_enabled": True, "retention_days": 7}, headers=h)
     assert resp.status_code == 200 and resp.get_json()["history_enabled"] is True
     assert analyze(c, p["quiet_rep"]["key"], PITCH)["history"]["kept"] is True
-    for bad in ({"history_enabled": "yes"}, {"retention_days": 0}, {"retention_days": True}, {"colour": 1}):
+    for bad in ({"history_enabled": "yes"}, {"retention_days": 0}, {"retention_days": True},
+                {"retention_days": 7.5}, {"colour": 1}):
         resp = c.patch(f"/v1/teams/{t['quiet']}", json=bad, headers=h)
         assert resp.status_code == 400, bad
+    # 14.0 is a JSON integer as JSON Schema (and the OpenAPI document) counts them
+    resp = c.patch(f"/v1/teams/{t['quiet']}", json={"retention_days": 14.0}, headers=h)
+    assert resp.status_code == 200 and resp.get_json()["retention_days"] == 14
 
 
 # --- filters, export ----------------------------------------------------------------------------
@@ -312,9 +332,11 @@ def test_filters_and_paging(world):
     page1 = c.get(f"{url}?per_page=2", headers=h).get_json()
     page2 = c.get(f"{url}?per_page=2&page=2", headers=h).get_json()
     assert len(page1["samples"]) == 2 and not {s["id"] for s in page1["samples"]} & {s["id"] for s in page2["samples"]}
-    for bad in ("label=angry", "source=fax", "from=yesterday", "page=0", "per_page=1000", "from=2026-02-02&to=2026-01-01"):
+    for bad in ("label=angry", "source=fax", "from=yesterday", "page=0", "per_page=1000"):
         resp = c.get(f"{url}?{bad}", headers=h)
         assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "invalid_filter", bad
+    # a reversed range is an empty range, not an error (each value is valid on its own)
+    assert c.get(f"{url}?from=2026-02-02&to=2026-01-01", headers=h).get_json()["total"] == 0
 
 
 def test_export_csv_and_jsonl(world):

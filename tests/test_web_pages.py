@@ -339,6 +339,17 @@ def test_a_bad_filter_is_a_400_page(as_user, web):
     assert api.status_code == 400 and api.get_json()["error"]["code"] == "invalid_filter"
 
 
+def test_a_reversed_date_range_matches_nothing_and_says_why(as_user, web):
+    _, ids = web
+    client = as_user("lead@acme.example")
+    args = {"from": "2026-11-20", "to": "2026-11-01"}
+    resp = client.get(f"/teams/{ids['sales']}/samples", query_string=args, headers=HTML)
+    assert resp.status_code == 200 and sample_ids(resp.text) == []
+    assert "date range is reversed" in resp.text
+    csv = client.get(f"/teams/{ids['sales']}/export.csv", query_string=args)
+    assert csv.status_code == 200 and len(csv.text.strip().splitlines()) == 1  # the header alone
+
+
 def test_paging(as_user, web):
     app, ids = web
     from pitchlint.service.db import get_db
@@ -418,7 +429,7 @@ def test_feedback_errors_are_shown_on_the_page(as_user, web):
     token = csrf_for(client, f"/samples/{sid}")
     same = client.post(f"/samples/{sid}", headers=HTML, data={"kind": "wrong", "focus": "other",
                                                                "tone": "desperate", "csrf_token": token})
-    assert same.status_code == 400 and "already labelled this sentence other and desperate" in same.text
+    assert same.status_code == 409 and "already labelled this sentence other and desperate" in same.text
     assert "Flagged sentence" in same.text  # the page itself, with the form
     bad = client.post(f"/samples/{sid}", headers=HTML, data={"kind": "wrong", "focus": "rude",
                                                               "csrf_token": token})

@@ -122,6 +122,16 @@ SCHEMAS = {
                        "focus": {"enum": ["me_talk", "customer_centric", "other"]},
                        "tone": {"enum": ["desperate", "threatening", "neutral"]},
                        "note": {"type": "string", "maxLength": 2000}},
+        "allOf": [
+            {"anyOf": [  # 'wrong' says what it should be; 'ignored' takes no labels
+                {"properties": {"kind": {"const": "wrong"}},
+                 "anyOf": [{"required": ["focus"]}, {"required": ["tone"]}]},
+                {"properties": {"kind": {"const": "ignored"}},
+                 "not": {"anyOf": [{"required": ["focus"]}, {"required": ["tone"]}]}}]},
+            {"not": {"required": ["focus", "tone"],  # pressure is never 'other' (the GUIDE)
+                     "properties": {"focus": {"const": "other"},
+                                    "tone": {"enum": ["desperate", "threatening"]}}}},
+        ],
     },
     "FeedbackResponse": {"type": "object", "required": ["id", "sample"],
                          "properties": {"id": {"type": "integer"},
@@ -241,7 +251,10 @@ SPEC = {
             "summary": "Mark a kept sample wrong (with the labels it should have) or ignored",
             "operationId": "feedback", "requestBody": _json_body("FeedbackRequest"),
             "responses": {"201": _ok("FeedbackResponse", "kept with the sample"),
-                          "400": _error("no sample_id, unknown kind or label, nothing corrected"),
+                          "400": _error("no sample_id, unknown kind or label, no correction"),
+                          "409": _error("the correction conflicts with the sample's labels: it "
+                                        "changes nothing, or would make a pressured sentence "
+                                        "'other'"),
                           "415": _error("not JSON"), **_TEAM_ERRORS}}},
         "/v1/teams": {"get": {
             "summary": "The teams the caller can see (their own; an admin: the organisation's)",

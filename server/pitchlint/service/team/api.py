@@ -55,15 +55,29 @@ def me():
     return jsonify(user_json(require_key_user(session())))
 
 
+def whole_number(value) -> int | None:
+    """A JSON integer as JSON Schema counts them (1 and 1.0 alike); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 @bp.post("/feedback")
 def post_feedback():
     s = session()
     user = require_key_user(s)
     body = json_body()
-    sample_id = body.get("sample_id")
-    if not isinstance(sample_id, int) or isinstance(sample_id, bool):
+    sample_id = whole_number(body.get("sample_id"))
+    if sample_id is None:
         raise APIError(400, "missing_sample_id", "'sample_id' (a number from the analyze answer's "
                        "sentences[].sample_id) is required")
+    for name in ("focus", "tone", "note"):
+        if name in body and body[name] is None:  # leave it out rather than send null
+            raise APIError(400, f"invalid_{name}", f"'{name}' may be left out but not null")
     sample = access.sample_for(s, user, sample_id)
     row = feedback_mod.give(s, user, sample, body.get("kind"), body.get("focus"), body.get("tone"),
                             body.get("note"))
@@ -96,8 +110,8 @@ def apply_settings(db_session, team: Team, body: dict) -> Team:
             raise APIError(400, "invalid_setting", "'history_enabled' must be true or false")
         team.history_enabled = body["history_enabled"]
     if "retention_days" in body:
-        days = body["retention_days"]
-        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_RETENTION_DAYS:
+        days = whole_number(body["retention_days"])
+        if days is None or not 1 <= days <= MAX_RETENTION_DAYS:
             raise APIError(400, "invalid_setting", f"'retention_days' must be a whole number from 1 "
                            f"to {MAX_RETENTION_DAYS}")
         team.retention_days = days

@@ -71,9 +71,11 @@ class SampleFilter:
                 date_to=_date("to", args.get("to")), model_version=args.get("model_version") or None,
                 feedback=feedback, page=_int("page", args.get("page"), 1, 1, 10**6),
                 per_page=_int("per_page", args.get("per_page"), 50, 1, MAX_PER_PAGE))
-        if f.date_from and f.date_to and f.date_from > f.date_to:
-            raise APIError(400, "invalid_filter", "'from' is after 'to'")
-        return f
+        return f  # 'from' after 'to' is an empty range: nothing matches (the page says why)
+
+    @property
+    def reversed_range(self) -> bool:
+        return bool(self.date_from and self.date_to and self.date_from > self.date_to)
 
     def apply(self, query):
         if self.member:

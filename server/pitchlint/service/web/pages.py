@@ -300,13 +300,13 @@ def sample_feedback(sample_id: int):
         feedback_mod.give(s, user, smp, kind, focus, tone, note)
     except APIError as e:
         s.rollback()
-        if e.status != 400:
+        if e.status not in (400, 409):
             raise
         message = e.message
         if e.code == "same_labels":
             message = (f"The model already labelled this sentence {FOCUS_NAMES[smp.focus]} and "
                        f"{TONE_NAMES[smp.tone]}. Pick the labels it should have, or choose Ignore.")
-        return _sample_page(user, smp, message, 400, dict(request.form))
+        return _sample_page(user, smp, message, e.status, dict(request.form))
     flash("Thanks: your feedback is saved." if kind == "wrong" else
           "Marked as ignored: it stays here but isn't worth coaching on.", "info")
     back = safe_next(request.form.get("back"), default="")
@@ -443,7 +443,7 @@ def save_settings(team_id: int):
         apply_settings(s, team, body)
     except APIError as e:
         s.rollback()
-        if e.status != 400:
+        if e.status not in (400, 409):
             raise
         message = e.message
         if "retention_days" in message:
