@@ -82,7 +82,9 @@ def home_card(base_url: str | None = None) -> dict:
             {"widgets": [{"textParagraph": {"text": _e(text)}}]},
             {"header": "Privacy", "widgets": [{"textParagraph": {"text": _e(
                 "Only the sender's own words are analysed (quoted replies and signatures are left "
-                "out). Nothing is stored, unless you press a feedback button on a sentence.")}}]},
+                "out). Nothing is stored, unless you press a feedback button on a sentence or your "
+                "team's admin turned on team history (then flagged sentences are kept, masked, "
+                "for coaching).")}}]},
         ],
     }
 

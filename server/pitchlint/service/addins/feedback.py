@@ -1,4 +1,5 @@
-"""Feedback on one sentence ("this highlight is wrong"), the only thing the add-ins store.
+"""Feedback on one sentence ("this highlight is wrong"), all the add-ins store by themselves
+(team history, when a team turns it on, is kept by service/team/history.py).
 
 Stored only when the user presses the feedback button: a hash of the sentence (to match it
 again) and the sentence with email addresses, phone numbers and URLs masked; never the email.
