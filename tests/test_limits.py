@@ -77,3 +77,11 @@ def test_redis_counts_are_shared_between_limiters():
     assert refused(b, "k", 9000.5) is None
     assert refused(a, "k", 9001.0) == 59
     redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def test_without_redis_each_process_still_counts(caplog):
+    limiter = RateLimiter(2, "redis://127.0.0.1:1/0")  # nothing listens there
+    assert refused(limiter, "k", 9500.0) is None
+    assert refused(limiter, "k", 9500.5) is None
+    assert refused(limiter, "k", 9501.0) == 59
+    assert "Redis unreachable" in caplog.text

@@ -7,6 +7,7 @@ counted: a client that waits as told gets in.
 """
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -70,15 +71,35 @@ class RedisLog:
 
 
 class RateLimiter:
+    """Counts in Redis when it is configured (shared by workers); while Redis cannot be reached,
+    each process counts for itself (limits still hold per worker), and says so in the log."""
+
     def __init__(self, per_minute: int, redis_url: str | None = None):
         self.per_minute = per_minute
         self.log = RedisLog(redis_url) if redis_url else MemoryLog()
+        self.fallback = MemoryLog() if redis_url else None
+        self._warned_at = 0.0
+
+    def _hit(self, identity: str, now: float) -> tuple[bool, float]:
+        if self.fallback is None:
+            return self.log.hit(identity, now, self.per_minute)
+        import redis
+
+        try:
+            return self.log.hit(identity, now, self.per_minute)
+        except redis.RedisError as e:
+            if time.monotonic() - self._warned_at > 60:  # at most one warning a minute
+                self._warned_at = time.monotonic()
+                logging.getLogger("pitchlint").warning(
+                    "rate limits: Redis unreachable (%s); counting in this process until it is back",
+                    type(e).__name__)
+            return self.fallback.hit(identity, now, self.per_minute)
 
     def check(self, identity: str, now: float | None = None) -> None:
         if self.per_minute <= 0:
             return
         now = time.time() if now is None else now
-        accepted, oldest = self.log.hit(identity, now, self.per_minute)
+        accepted, oldest = self._hit(identity, now)
         if not accepted:
             retry = max(1, math.ceil(oldest + PERIOD - now))
             raise APIError(429, "rate_limited",
