@@ -6,6 +6,7 @@ import html
 from flask import Blueprint, Response, jsonify
 
 from .. import __version__
+from .team.queries import MAX_MEMBER_ID, MAX_PAGE, MAX_PER_PAGE
 
 bp = Blueprint("docs", __name__)
 
@@ -189,15 +190,15 @@ _TEAM_ERRORS = {
 }
 _TEAM_ID = {"name": "team_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
 _FILTERS = [
-    {"name": "member", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    {"name": "member", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_MEMBER_ID}},
     {"name": "label", "in": "query", "schema": {"enum": ["me_talk", "desperate", "threatening"]}},
     {"name": "source", "in": "query", "schema": {"enum": ["compose", "read"]}},
     {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
     {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
     {"name": "model_version", "in": "query", "schema": {"type": "string"}},
     {"name": "feedback", "in": "query", "schema": {"enum": ["wrong", "ignored", "none"]}},
-    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-    {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}},
+    {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}},
 ]
 
 

@@ -12,6 +12,8 @@ from .models import SOURCES, Sample, User
 
 LABELS = ("me_talk", "desperate", "threatening")
 MAX_PER_PAGE = 200
+MAX_PAGE = 10**6
+MAX_MEMBER_ID = 2**31 - 1  # the databases' INTEGER
 
 
 def final_focus():
@@ -66,10 +68,10 @@ class SampleFilter:
         feedback = args.get("feedback") or None
         if feedback is not None and feedback not in ("wrong", "ignored", "none"):
             raise APIError(400, "invalid_filter", f"'feedback' must be wrong, ignored or none, got {feedback!r}")
-        f = cls(member=_int("member", args.get("member"), 0, 0, 2**31 - 1) or None, label=label,
+        f = cls(member=_int("member", args.get("member"), 0, 0, MAX_MEMBER_ID) or None, label=label,
                 source=source, date_from=_date("from", args.get("from")),
                 date_to=_date("to", args.get("to")), model_version=args.get("model_version") or None,
-                feedback=feedback, page=_int("page", args.get("page"), 1, 1, 10**6),
+                feedback=feedback, page=_int("page", args.get("page"), 1, 1, MAX_PAGE),
                 per_page=_int("per_page", args.get("per_page"), 50, 1, MAX_PER_PAGE))
         return f  # 'from' after 'to' is an empty range: nothing matches (the page says why)
 
