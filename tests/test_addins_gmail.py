@@ -473,6 +473,11 @@ def test_a_members_gmail_analyses_are_kept_when_the_team_keeps_history(gmail):
     h.post("compose", event(draft_id="d-1"), [ok({"id": "d-1", "message": message(part("text/plain", PITCH))})])
     assert len(h.http.requests) == 1
     assert [src for _, src in _kept(h.app)[0]] == ["read", "compose"]
+    # the same draft checked again (Analyse again), and the message opened again: no new analyses
+    h.post("compose", event(draft_id="d-1", params={"refresh": "1"}),
+           [ok({"id": "d-1", "message": message(part("text/plain", PITCH + "\n\nThanks."))})])
+    h.post("message", event(), [ok(message(part("text/plain", PITCH)))])
+    assert [src for _, src in _kept(h.app)[0]] == ["read", "compose"]
 
 
 @pytest.mark.db

@@ -71,8 +71,8 @@ def auth(key):
     return {"Authorization": f"Bearer {key}"}
 
 
-def analyze(client, key, text, mode="compose"):
-    resp = client.post("/v1/analyze", json={"text": text, "mode": mode}, headers=auth(key))
+def analyze(client, key, text, mode="compose", **extra):
+    resp = client.post("/v1/analyze", json={"text": text, "mode": mode, **extra}, headers=auth(key))
     assert resp.status_code == 200, resp.get_json()
     return resp.get_json()
 
@@ -90,6 +90,72 @@ def _all_stored_text(app) -> str:
 
 
 # --- what is kept ---------------------------------------------------------------------------
+
+def _kept(app, user_id):
+    from sqlalchemy import select
+
+    from pitchlint.service.db import get_db
+    from pitchlint.service.team.models import Analysis, Sample
+
+    with app.app_context(), get_db().sessions() as s:
+        analyses = list(s.scalars(select(Analysis).where(Analysis.user_id == user_id)))
+        samples = {x.id: x.text for x in s.scalars(select(Sample).where(Sample.user_id == user_id))}
+        return [(a.source, a.sentences, a.flagged) for a in analyses], samples
+
+
+DRAFT = ["Hi Dana,", "I'm so sorry to bother you again, this is my fourth email.",
+         "We are the leading agency in Europe and our team has won every award.",
+         "Please, I really need this deal, just give me ten minutes.", "Best,\nTom"]
+
+
+def test_a_draft_analysed_as_it_is_written_is_one_analysis(world):
+    c, p, app = world["client"], world["people"], world["app"]
+    key, uid = p["quiet_rep"]["key"], p["quiet_rep"]["id"]
+    c.patch(f"/v1/teams/{world['teams']['quiet']}", json={"history_enabled": True},
+            headers=auth(p["acme_admin"]["key"]))
+    draft = "draft-7f3a"
+    first = analyze(c, key, "\n\n".join(DRAFT[:3]), history_key=draft)
+    ids1 = {s["text"]: s["sample_id"] for s in first["sentences"] if s.get("sample_id")}
+    assert len(ids1) >= 2, first["sentences"]
+    # the writer ignores one flag, goes on writing, then deletes the sentence they ignored
+    ignored_text, ignored_id = next(iter(ids1.items()))
+    assert c.post("/v1/feedback", json={"sample_id": ignored_id, "kind": "ignored"},
+                  headers=auth(key)).status_code == 201
+    second = analyze(c, key, "\n\n".join(DRAFT[:4]), history_key=draft)
+    ids2 = {s["text"]: s["sample_id"] for s in second["sentences"] if s.get("sample_id")}
+    assert {t: ids2[t] for t in ids1} == ids1  # sentences still there keep their samples
+    final = [x for x in DRAFT if x != ignored_text]
+    third = analyze(c, key, "\n\n".join(final), history_key=draft)
+    ids3 = {s["text"]: s["sample_id"] for s in third["sentences"] if s.get("sample_id")}
+    analyses, samples = _kept(app, uid)
+    assert len(analyses) == 1 and analyses[0][0] == "compose"
+    assert analyses[0][1] == len([s for s in third["sentences"] if not s.get("signature")])
+    # what the final draft flags, plus the sentence with feedback that was edited away
+    assert set(samples) == set(ids3.values()) | {ignored_id}
+    # another email, or the same key from another member, is another analysis
+    analyze(c, key, "\n\n".join(DRAFT[:3]), history_key="draft-other")
+    analyze(c, p["rep1"]["key"], "\n\n".join(DRAFT[:3]), history_key=draft)
+    assert len(_kept(app, uid)[0]) == 2
+    # without a key each compose analysis is its own
+    analyze(c, key, "\n\n".join(DRAFT[:2]))
+    analyze(c, key, "\n\n".join(DRAFT[:2]))
+    assert len(_kept(app, uid)[0]) == 4
+
+
+def test_a_message_read_twice_is_one_analysis(world):
+    c, p, app = world["client"], world["people"], world["app"]
+    before = len(_kept(app, p["rep1"]["id"])[0])
+    analyze(c, p["rep1"]["key"], THREAT, mode="read")
+    analyze(c, p["rep1"]["key"], THREAT, mode="read")
+    assert len(_kept(app, p["rep1"]["id"])[0]) == before + 1
+
+
+@pytest.mark.parametrize("bad", ["", 7, "x" * 201])
+def test_history_key_must_be_a_short_string(world, bad):
+    resp = world["client"].post("/v1/analyze", json={"text": PITCH, "history_key": bad},
+                                headers=auth(world["people"]["rep1"]["key"]))
+    assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "invalid_history_key"
+
 
 def test_history_is_off_by_default_and_nothing_is_stored(world):
     c, p = world["client"], world["people"]

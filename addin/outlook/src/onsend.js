@@ -32,6 +32,7 @@
     const getBody = deps.getBody || (() => glue.bodyText(office));
     const getSubject = deps.getSubject || (() => glue.subject(office));
     const getCredential = deps.getCredential || (() => client.getCredential(office, { allowPrompt: false }));
+    const getHistoryKey = deps.getHistoryKey || (() => glue.historyKey(office));
     const analyze = deps.analyze || client.analyze;
     const log = deps.log || (() => {});
 
@@ -52,10 +53,11 @@
       (async () => {
         const text = ownText.ownText(await getBody());
         if (!text) return letItGo("no own text");
-        const [subject, credential] = await Promise.all([getSubject().catch(() => ""), getCredential()]);
+        const [subject, credential, historyKey] = await Promise.all([getSubject().catch(() => ""), getCredential(),
+          getHistoryKey().catch(() => null)]);
         const remaining = deadlineMs - (now() - started) - 150;
         if (remaining <= 0) return letItGo("no time left");
-        const result = await analyze({ serviceUrl: serviceUrl(), text, subject, mode: "compose",
+        const result = await analyze({ serviceUrl: serviceUrl(), text, subject, mode: "compose", historyKey,
           token: credential && credential.token, timeoutMs: remaining });
         const warning = report.sendWarning(result);
         if (!warning) return letItGo("nothing flagged");

@@ -35,6 +35,7 @@
     const getBody = deps.getBody || (() => glue.bodyText(office));
     const getSubject = deps.getSubject || (() => glue.subject(office));
     const getCredential = deps.getCredential || ((opts) => client.getCredential(office, opts));
+    const getHistoryKey = deps.getHistoryKey || (() => glue.historyKey(office));
     const analyze = deps.analyze || client.analyze;
     const sendFeedback = deps.sendFeedback || client.sendFeedback;
     const serviceUrl = deps.serviceUrl
@@ -139,7 +140,8 @@
         const subject = await getSubject().catch(() => "");
         const credential = await getCredential({ allowPrompt: !promptedSignIn });
         promptedSignIn = true;
-        const result = await analyze({ serviceUrl, text, subject, mode, token: credential.token,
+        const historyKey = await getHistoryKey().catch(() => null);
+        const result = await analyze({ serviceUrl, text, subject, mode, historyKey, token: credential.token,
           timeoutMs: PANE_TIMEOUT_MS });
         lastText = text;
         render(result);

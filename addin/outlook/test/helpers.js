@@ -3,8 +3,10 @@
 const { OfficeMockObject } = require("office-addin-mock");
 
 function outlookMock({ body = "", subject = "Following up", compose = true, token = "sso-token",
-                       tokenError = null, settings = {}, bodyError = null } = {}) {
+                       tokenError = null, settings = {}, bodyError = null, itemId = null,
+                       sessionData = true } = {}) {
   const stored = { ...settings };
+  const session = {};
   const state = { body };
   const data = {
     host: "outlook",
@@ -20,6 +22,15 @@ function outlookMock({ body = "", subject = "Following up", compose = true, toke
           subject: compose
             ? { getAsync(callback) { callback({ status: "succeeded", value: subject }); } }
             : subject,
+          ...(itemId ? { itemId } : {}),
+          // Office.SessionData: a missing key is an error, as in Outlook
+          ...(sessionData ? { sessionData: {
+            getAsync(name, callback) {
+              if (name in session) callback({ status: "succeeded", value: session[name] });
+              else callback({ status: "failed", error: { code: 9057, message: "not found" } });
+            },
+            setAsync(name, value, callback) { session[name] = value; callback({ status: "succeeded" }); },
+          } } : {}),
         },
       },
       roamingSettings: {
@@ -42,6 +53,7 @@ function outlookMock({ body = "", subject = "Following up", compose = true, toke
   };
   const mock = new OfficeMockObject(data);
   mock.stored = stored;
+  mock.session = session;
   mock.state = state;
   mock.data = data;
   return mock;

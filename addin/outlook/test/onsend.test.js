@@ -101,3 +101,20 @@ test("a slow sign-in counts against the same deadline", async () => {
     analyze: async () => FLAGGED });
   assert.deepEqual(options, { allowEvent: true });
 });
+
+test("the draft's history key: made once per compose session, sent with every check", async () => {
+  const fetchImpl = fakeFetch({ json: FLAGGED });
+  const office = outlookMock({ body: DRAFT });
+  const analyze = (args) => require("../src/client.js").analyze({ ...args, fetchImpl });
+  await send(office, { analyze });
+  await send(office, { analyze });
+  const keys = fetchImpl.calls.map((c) => c.body.history_key);
+  assert.match(keys[0], /^outlook-draft:/);
+  assert.equal(keys[1], keys[0]);
+  assert.equal(office.session.pitchlintHistoryKey, keys[0]);
+  // another draft, another key; no session data (older Outlook): no key, the check still runs
+  await send(outlookMock({ body: DRAFT }), { analyze });
+  await send(outlookMock({ body: DRAFT, sessionData: false }), { analyze });
+  assert.notEqual(fetchImpl.calls[2].body.history_key, keys[0]);
+  assert.ok(!("history_key" in fetchImpl.calls[3].body));
+});

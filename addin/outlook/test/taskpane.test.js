@@ -153,3 +153,26 @@ test("feedback that cannot be sent says so and can be retried", async () => {
   assert.equal(button.disabled, false);
   assert.match(doc.getElementById("status").textContent, /^Feedback not sent: Pitchlint could not be reached/);
 });
+
+test("the pane's checks and Send share the draft's history key; a message read uses its item id", async () => {
+  const office = outlookMock({ body: "I apologise." });
+  const asked = [];
+  const p = pane(page(), office, { analyze: async (a) => { asked.push(a); return FLAGGED; } });
+  await p.start();
+  office.state.body = "I apologise again.";
+  await p.refresh();
+  assert.match(asked[0].historyKey, /^outlook-draft:/);
+  assert.equal(asked[1].historyKey, asked[0].historyKey);
+  assert.equal(office.session.pitchlintHistoryKey, asked[0].historyKey);  // where Send finds it
+
+  const read = [];
+  const itemId = "AAMkAGI2TG93AAA=" + "x".repeat(300);
+  const r = pane(page("readpane.html"), outlookMock({ body: "We are the best vendor.", compose: false, itemId }),
+    { analyze: async (a) => { read.push(a); return FLAGGED; } });
+  await r.start();
+  assert.match(read[0].historyKey, /^outlook-item:[0-9a-f]{16}$/);
+  const other = [];
+  await pane(page("readpane.html"), outlookMock({ body: "We are the best vendor.", compose: false, itemId: itemId + "y" }),
+    { analyze: async (a) => { other.push(a); return FLAGGED; } }).start();
+  assert.notEqual(other[0].historyKey, read[0].historyKey);
+});

@@ -54,6 +54,9 @@ def _json_type(value) -> str:
             list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
 
 
+MAX_HISTORY_KEY = 200
+
+
 def validate_item(item) -> dict:
     """The analyze request fields, checked; raises APIError naming the problem."""
     if not isinstance(item, dict):
@@ -74,7 +77,14 @@ def validate_item(item) -> dict:
     mode = item.get("mode", "compose")
     if mode not in MODES:
         raise APIError(400, "invalid_mode", f"'mode' must be 'compose' or 'read', got {json.dumps(mode)}")
-    return {"text": text, "subject": subject, "mode": mode}
+    out = {"text": text, "subject": subject, "mode": mode}
+    history_key = item.get("history_key")
+    if history_key is not None:
+        if not isinstance(history_key, str) or not 1 <= len(history_key) <= MAX_HISTORY_KEY:
+            raise APIError(400, "invalid_history_key", f"'history_key' must be a string of 1 to "
+                           f"{MAX_HISTORY_KEY} characters (an id of the email being written or read)")
+        out["history_key"] = history_key
+    return out
 
 
 def _analyze_one(item: dict) -> dict:
@@ -124,7 +134,7 @@ def keep_history_for(s, user, answers: list[dict], items: list[dict]) -> None:
         return
     for a, item in zip(answers, items):
         try:
-            ids = record(s, user, a, item["mode"])
+            ids = record(s, user, a, item["mode"], history_key=item.get("history_key"))
         except Exception:  # the analysis is still the answer; a storage failure is logged
             s.rollback()
             current_app.logger.exception("could not keep an analysis in the team's history")

@@ -29,6 +29,13 @@ SCHEMAS = {
             "subject": {"type": ["string", "null"], "maxLength": 2000},
             "mode": {"type": "string", "enum": ["compose", "read"], "default": "compose"},
             "id": {"description": "echoed back in batch answers"},
+            "history_key": {"type": "string", "minLength": 1, "maxLength": 200,
+                            "description": "the client's id of this email (a draft as it is "
+                                           "written, a message as it is read): when the team "
+                                           "keeps history, a later analysis with the same key "
+                                           "replaces the member's earlier one (flagged sentences "
+                                           "still there keep their sample_id) rather than adding "
+                                           "another; only its hash is stored"},
         },
     },
     "Sentence": {
@@ -227,7 +234,7 @@ SPEC = {
             "operationId": "analyze",
             "requestBody": _json_body("AnalyzeRequest"),
             "responses": {"200": _ok("AnalyzeResponse"),
-                          "400": _error("malformed JSON, missing or non-string text, unknown mode, empty text"),
+                          "400": _error("malformed JSON, missing or non-string text, unknown mode, empty text, bad history_key"),
                           "413": _error("body or text too large"),
                           "415": _error("not JSON"),
                           "503": _error("model not ready"), **_AUTH_ERRORS},

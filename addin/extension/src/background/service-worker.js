@@ -27,7 +27,7 @@ async function handle(message, sender) {
       const s = await settings();
       const r = message.request || {};
       if (typeof r.text !== "string") return { ok: false, error: { kind: "bad_request", message: "no text" } };
-      return analyze({ baseUrl: s.baseUrl, apiKey: s.apiKey, text: r.text, subject: r.subject, mode: r.mode === "read" ? "read" : "compose" });
+      return analyze({ baseUrl: s.baseUrl, apiKey: s.apiKey, text: r.text, subject: r.subject, mode: r.mode === "read" ? "read" : "compose", historyKey: r.historyKey });
     }
     case "ignore": {
       const ignored = await ignoredKeys();

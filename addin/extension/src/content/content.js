@@ -55,6 +55,11 @@ function ignoreItem(item) {
   for (const r of page.read.values()) r.dropKey(item.key);
 }
 
+function newHistoryKey() {
+  if (globalThis.crypto && typeof crypto.randomUUID === "function") return `draft-${crypto.randomUUID()}`;
+  return `draft-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`;
+}
+
 class ComposeController {
   constructor(editor) {
     this.editor = editor;
@@ -62,6 +67,7 @@ class ComposeController {
     this.summary = null;
     this.state = "idle";
     this.lastInputAt = 0;
+    this.historyKey = newHistoryKey(); // this draft, for the team's history (one analysis a draft)
     const ws = getComputedStyle(editor).whiteSpace || "";
     this.preserveNewlines = ws.startsWith("pre") || ws === "break-spaces";
     this.chip = new Chip(document, { onIgnore: ignoreItem });
@@ -96,7 +102,7 @@ class ComposeController {
     const draft = readDraft(this.editor, { preserveNewlines: this.preserveNewlines });
     if (!draft.text.trim()) return null;
     const subject = findSubject(this.editor, page.host);
-    return { key: `compose\n${subject}\n${draft.text}`, request: { text: draft.text, subject, mode: "compose" }, draft, firedAt: performance.now(), inputAt: this.lastInputAt };
+    return { key: `compose\n${subject}\n${draft.text}`, request: { text: draft.text, subject, mode: "compose", historyKey: this.historyKey }, draft, firedAt: performance.now(), inputAt: this.lastInputAt };
   }
   // A sentence that was edited loses its highlight at once; the next answer says if it is still bad.
   dropEdited() {

@@ -328,6 +328,9 @@ async function main() {
     });
 
     await check("Gmail compose: moving the caret into a highlight with the keyboard shows the card", async () => {
+      // the previous check's edit may still be in analysis on a busy machine: wait for the highlight
+      await waitFor(async () => (await highlights(gmail, "compose-1")).some((h) => h.text.startsWith("Sorry to chase again.")),
+        { what: "the highlight on 'Sorry to chase again.'" });
       await gmail.mouse.move(5, 5);
       await gmail.locator(editor1).evaluate((e) => {
         const walker = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);

@@ -148,14 +148,15 @@ def _problem(e: APIError) -> tuple[str, str]:
     return ("Pitchlint could not check this email", e.message)
 
 
-def _card_for(text_fn, mode: str, retry: str, reanalyse: bool, token: str | None = None):
+def _card_for(text_fn, mode: str, retry: str, reanalyse: bool, token: str | None = None,
+              history_key: str | None = None):
     try:
         mail = text_fn()
         own = sender_text(mail.text)
         result = _analyse(own, mail.subject, mode)
         user = _member(token)
-        if user is not None:
-            keep_history_for(session(), user, [result], [{"mode": mode}])
+        if user is not None:  # one analysis per message or draft, however often it is checked
+            keep_history_for(session(), user, [result], [{"mode": mode, "history_key": history_key}])
     except GmailError as e:
         return _error("Gmail could not give us the message", e.message, retry)
     except APIError as e:
@@ -181,7 +182,17 @@ def message():
                               "add-on needs your permission to read the opened message)."))
     return jsonify(_card_for(lambda: read_message(gmail_service(token), gm["messageId"],
                                                   gm.get("accessToken")),
-                             "read", "message", reanalyse=False, token=token))
+                             "read", "message", reanalyse=False, token=token,
+                             history_key=f"gmail-message:{gm['messageId']}"))
+
+
+def _draft_key(gm: dict) -> str | None:
+    """The draft's id for the team's history (a draft checked again replaces its analysis)."""
+    if gm.get("draftId"):
+        return f"gmail-draft:{gm['draftId']}"
+    if gm.get("threadId"):
+        return f"gmail-thread-draft:{gm['threadId']}"
+    return None
 
 
 @bp.post("/compose")
@@ -195,7 +206,8 @@ def compose():
                               "to grant it."))
     result = _card_for(lambda: read_draft(gmail_service(token), gm.get("draftId"), gm.get("threadId"),
                                           gm.get("accessToken")),
-                       "compose", "compose", reanalyse=True, token=token)
+                       "compose", "compose", reanalyse=True, token=token,
+                       history_key=_draft_key(gm))
     if _parameters(event):  # "Analyse again" pressed: redraw in place rather than stack a card
         result = {"renderActions": {"action": {"navigations": [
             {"updateCard": result["action"]["navigations"][0]["pushCard"]}]}}}

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String,
+                        Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, utcnow
@@ -92,6 +92,11 @@ class Analysis(Base):
     email_tone: Mapped[str] = mapped_column(String(32))
     sentences: Mapped[int] = mapped_column(Integer)        # the sender's own sentences analysed
     flagged: Mapped[int] = mapped_column(Integer)
+    # SHA-256 of the client's id for the email (a draft as it is written, a message as it is
+    # read): a later analysis with the same key replaces this one rather than adding another.
+    history_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    __table_args__ = (Index("ix_analyses_user_history_key", "user_id", "history_key"),)
 
 
 class Sample(Base):
