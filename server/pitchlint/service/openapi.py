@@ -29,7 +29,7 @@ SCHEMAS = {
             "subject": {"type": ["string", "null"], "maxLength": 2000},
             "mode": {"type": "string", "enum": ["compose", "read"], "default": "compose"},
             "id": {"description": "echoed back in batch answers"},
-            "history_key": {"type": "string", "minLength": 1, "maxLength": 200,
+            "history_key": {"type": ["string", "null"], "minLength": 1, "maxLength": 200,
                             "description": "the client's id of this email (a draft as it is "
                                            "written, a message as it is read): when the team "
                                            "keeps history, a later analysis with the same key "
