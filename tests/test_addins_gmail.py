@@ -438,7 +438,7 @@ def _kept(app):
     from pitchlint.service.team.models import Analysis, Sample
 
     with app.app_context(), get_db().sessions() as s:
-        return ([(a.user_id, a.source) for a in s.scalars(select(Analysis))],
+        return ([(a.user_id, a.source) for a in s.scalars(select(Analysis).order_by(Analysis.id))],
                 {x.id: (x.user_id, x.text, x.tone, x.feedback, x.corrected_tone)
                  for x in s.scalars(select(Sample))})
 

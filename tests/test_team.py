@@ -98,7 +98,7 @@ def _kept(app, user_id):
     from pitchlint.service.team.models import Analysis, Sample
 
     with app.app_context(), get_db().sessions() as s:
-        analyses = list(s.scalars(select(Analysis).where(Analysis.user_id == user_id)))
+        analyses = list(s.scalars(select(Analysis).where(Analysis.user_id == user_id).order_by(Analysis.id)))
         samples = {x.id: x.text for x in s.scalars(select(Sample).where(Sample.user_id == user_id))}
         return [(a.source, a.sentences, a.flagged) for a in analyses], samples
 
