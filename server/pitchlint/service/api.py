@@ -97,16 +97,12 @@ def _analyze_one(item: dict) -> dict:
 def user_for_history(db_session):
     """The Pitchlint user behind the request: the owner of its API key, or the Microsoft account
     (Outlook add-in sign-in) that user bound at a web sign-in. None: nobody to keep history for."""
-    from .team.identity import key_user
-    from .team.models import User
+    from .team.identity import key_user, user_by_microsoft
 
     addin_user = g.get("addin_user")
     if addin_user is not None:
-        from sqlalchemy import select
-
-        return db_session.scalars(select(User).where(
-            User.ms_tid == addin_user.tenant_id, User.ms_oid == addin_user.object_id,
-            User.disabled_at.is_(None))).first()
+        user = user_by_microsoft(db_session, addin_user.tenant_id, addin_user.object_id)
+        return user if user is not None and user.disabled_at is None else None
     return key_user(db_session)
 
 

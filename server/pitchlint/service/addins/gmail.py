@@ -20,7 +20,7 @@ import threading
 import time
 
 from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..api import keep_history_for, validate_item
 from ..db import session
@@ -118,7 +118,8 @@ def _mailbox(token: str) -> str:
 def _member(token: str | None):
     """The active Pitchlint user whose Gmail this is, when any team keeps history; else None.
     Never raises: history is a side effect, and the card is the answer."""
-    from ..team.models import Team, User
+    from ..team.identity import user_by_email
+    from ..team.models import Team
 
     if not token:
         return None
@@ -126,9 +127,8 @@ def _member(token: str | None):
         s = session()
         if s.scalar(select(Team.id).where(Team.history_enabled.is_(True)).limit(1)) is None:
             return None  # nobody keeps history: no Gmail call, no lookup
-        address = _mailbox(token)
-        return s.scalars(select(User).where(func.lower(User.email) == address.lower(),
-                                            User.disabled_at.is_(None))).first()
+        user = user_by_email(s, _mailbox(token))
+        return user if user is not None and user.disabled_at is None else None
     except GmailError as e:
         current_app.logger.warning("Gmail add-on: whose mailbox is unknown (%s); history not kept", e.code)
     except Exception:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..db import utcnow
+from .identity import user_by_email
 from .models import ROLES, Organisation, Team, User
 
 _hasher = PasswordHasher()
@@ -89,7 +90,7 @@ def find_team(db_session, ident: str) -> Team:
 
 
 def find_user(db_session, email: str) -> User:
-    user = db_session.scalars(select(User).where(func.lower(User.email) == email.strip().lower())).first()
+    user = user_by_email(db_session, email)
     if user is None:
         raise AdminError(f"no user {email!r}; see `pitchlint admin list`")
     return user
@@ -102,7 +103,7 @@ def add_user(db_session, email: str, team: Team | None, role: str = "member", na
         raise AdminError(f"{email!r} is not an e-mail address")
     if role not in ROLES:
         raise AdminError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
-    if db_session.scalars(select(User).where(func.lower(User.email) == email.lower())).first():
+    if user_by_email(db_session, email) is not None:
         raise AdminError(f"{email} is already a user")
     if team is None and org_name is None:
         raise AdminError("a user needs a team (or, for an admin, an organisation)")

@@ -57,17 +57,18 @@ def record(db_session, user: User, answer: dict, mode: str, now=None,
     if digest is not None:
         analysis = db_session.scalars(select(Analysis).where(
             Analysis.user_id == user.id, Analysis.history_key == digest)).first()
+    earlier: dict[str, list[Sample]] = {}  # the replaced analysis's samples, by masked text
     if analysis is None:
         analysis = Analysis(team_id=user.team_id, user_id=user.id, source=mode, history_key=digest)
         db_session.add(analysis)
+    else:
+        for old in db_session.scalars(select(Sample).where(Sample.analysis_id == analysis.id)
+                                      .order_by(Sample.id)):
+            earlier.setdefault(old.text, []).append(old)
     analysis.created_at, analysis.model_version = when, answer["model"]["version"]
     analysis.email_focus, analysis.email_tone = answer["focus"]["label"], answer["tone"]["label"]
     analysis.sentences, analysis.flagged = len(own), len(flagged)
     db_session.flush()
-    earlier: dict[str, list[Sample]] = {}
-    for old in db_session.scalars(select(Sample).where(Sample.analysis_id == analysis.id)
-                                  .order_by(Sample.id)):
-        earlier.setdefault(old.text, []).append(old)
     rows: dict[int, Sample] = {}
     own_set = set(own)
     for k in flagged:

@@ -1,10 +1,22 @@
-"""The user behind a request: the owner of its API key (API) or of its session (pages)."""
+"""The user behind a request: the owner of its API key, found by address or by bound account."""
 from __future__ import annotations
 
 from flask import g
+from sqlalchemy import func, select
 
 from ..errors import APIError
 from .models import User
+
+
+def user_by_email(db_session, email: str) -> User | None:
+    """The user with this address, compared case-insensitively (disabled ones too)."""
+    return db_session.scalars(select(User).where(func.lower(User.email) == email.strip().lower())).first()
+
+
+def user_by_microsoft(db_session, tenant_id: str, object_id: str) -> User | None:
+    """The user bound to this Microsoft account (tenant and object id; disabled ones too)."""
+    return db_session.scalars(select(User).where(User.ms_tid == tenant_id,
+                                                 User.ms_oid == object_id)).first()
 
 
 def key_user(db_session) -> User | None:

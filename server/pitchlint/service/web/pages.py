@@ -29,6 +29,7 @@ from ..db import session
 from ..errors import APIError, error_response
 from ..team import access, admin as team_admin, feedback as feedback_mod, trends as trends_mod
 from ..team.api import MAX_RETENTION_DAYS, apply_settings, export_response
+from ..team.identity import user_by_email
 from ..team.models import SOURCES, Sample, SampleFeedback, Team, User, flags
 from ..team.queries import LABELS, SampleFilter, model_versions, page_of
 from .session import (check_csrf, csrf_token, current_user, login_user, logout_user, require_user,
@@ -182,7 +183,7 @@ def signin():
     password = request.form.get("password") or ""
     user = None
     if email and len(email) <= 320:
-        user = session().scalars(select(User).where(func.lower(User.email) == email.lower())).first()
+        user = user_by_email(session(), email)
     if not team_admin.check_password(user, password[:1024]):
         return _signin_page(nxt, email, SIGNIN_FAILED)
     login_user(user)
@@ -409,7 +410,7 @@ def trends(user: User, team_id: int):
 
 def _settings_page(user, team, status=200, error=None, history=None, retention=None):
     s = session()
-    members = list(s.scalars(select(User).where(User.team_id == team.id).order_by(User.email)))
+    members = access.members_visible(s, user, team)  # settings are for admins: the whole team
     return page("web/settings.html", user, team, status, active="settings", error=error,
                 history=team.history_enabled if history is None else history,
                 retention=team.retention_days if retention is None else retention,

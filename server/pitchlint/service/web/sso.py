@@ -55,11 +55,12 @@ from urllib.parse import urlencode
 import jwt
 import requests
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..addins.microsoft import ALGORITHMS, LEEWAY_SECONDS, MicrosoftTokenValidator
 from ..db import session as db_session
 from ..errors import APIError
+from ..team.identity import user_by_email, user_by_microsoft
 from ..team.models import User
 from .session import DEFAULT_NEXT, login_user, safe_next
 
@@ -207,7 +208,7 @@ def _no_store(resp):
 
 def _find_by_email(s, emails: list[str]) -> User | None:
     for email in emails:
-        user = s.scalars(select(User).where(func.lower(User.email) == email.strip().lower())).first()
+        user = user_by_email(s, email)
         if user is not None:
             return user
     return None
@@ -432,8 +433,7 @@ def microsoft_callback():
         claims = verify_microsoft_id_token(result["id_token"], nonce, cca)
         tid, oid = str(claims["tid"]), str(claims["oid"])
         single = _ms_validator().single_tenant
-        bound = db_session().scalars(select(User).where(User.ms_tid == tid,
-                                                        User.ms_oid == oid)).first()
+        bound = user_by_microsoft(db_session(), tid, oid)
 
         def bind(user: User) -> bool:
             if user.ms_oid is not None or user.ms_tid is not None:
