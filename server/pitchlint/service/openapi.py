@@ -6,6 +6,7 @@ import html
 from flask import Blueprint, Response, jsonify
 
 from .. import __version__
+from .team.models import MAX_RETENTION_DAYS
 from .team.queries import MAX_MEMBER_ID, MAX_PAGE, MAX_PER_PAGE
 
 bp = Blueprint("docs", __name__)
@@ -85,7 +86,7 @@ SCHEMAS = {
     "TeamSettings": {
         "type": "object", "additionalProperties": False,
         "properties": {"history_enabled": {"type": "boolean"},
-                       "retention_days": {"type": "integer", "minimum": 1, "maximum": 3650}},
+                       "retention_days": {"type": "integer", "minimum": 1, "maximum": MAX_RETENTION_DAYS}},
     },
     "Teams": {"type": "object", "required": ["teams"],
               "properties": {"teams": {"type": "array", "items": {"$ref": "#/components/schemas/Team"}}}},

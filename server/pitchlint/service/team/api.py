@@ -14,29 +14,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+from flask import Blueprint, Response, jsonify, request, stream_with_context
 from sqlalchemy import select
 
-from ..api import json_body
+from ..api import _auth_and_limits, json_body
 from ..db import get_db, session
 from ..errors import APIError
-from ..keys import authenticate
 from . import access, export, feedback as feedback_mod, trends as trends_mod
 from .identity import require_key_user
-from .models import Sample, Team, User
+from .models import MAX_RETENTION_DAYS, Sample, Team, User
 from .queries import SampleFilter, model_versions, page_of, sample_json
 
 bp = Blueprint("team_api", __name__, url_prefix="/v1")
-MAX_RETENTION_DAYS = 3650
 
 
-@bp.before_request
-def _auth():
-    if request.method == "OPTIONS":
-        return None
-    identity = authenticate()
-    current_app.extensions["pitchlint_limiter"].check(identity)
-    return None
+bp.before_request(_auth_and_limits)  # the same keys and rate limits as /v1/analyze
 
 
 def team_json(team: Team) -> dict:

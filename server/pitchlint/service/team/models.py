@@ -20,6 +20,7 @@ ROLES = ("member", "lead", "admin")
 SOURCES = ("compose", "read")
 FEEDBACK_KINDS = ("wrong", "ignored")
 DEFAULT_RETENTION_DAYS = 30
+MAX_RETENTION_DAYS = 3650  # ten years: the bound the API, pages and CLI take
 
 
 def flags(focus: str | None, tone: str | None) -> list[str]:
