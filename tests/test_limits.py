@@ -85,3 +85,4 @@ def test_without_redis_each_process_still_counts(caplog):
     assert refused(limiter, "k", 9500.5) is None
     assert refused(limiter, "k", 9501.0) == 59
     assert "Redis unreachable" in caplog.text
+

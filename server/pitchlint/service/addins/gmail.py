@@ -16,8 +16,6 @@ active Pitchlint user's on a team with history on, keeps the analysis as the API
 from __future__ import annotations
 
 import hashlib
-import threading
-import time
 
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
@@ -26,6 +24,7 @@ from ..api import keep_history_for, validate_item
 from ..db import session
 from ..errors import APIError
 from ..model import get_analyzer
+from ..ttlcache import TTLCache
 from ...model.runtime import AnalyzeError
 from . import cards, feedback
 from .gmail_api import GmailError, gmail_service, mailbox_address, read_draft, read_message
@@ -79,39 +78,18 @@ def _analyse(text: str, subject: str | None, mode: str) -> dict:
 
 
 MAILBOX_CACHE_SECONDS = 300
-MAILBOX_CACHE_SIZE = 10_000
-
-
-class _MailboxCache:
-    """Token hash -> Gmail address, a few minutes; bounded (one per app)."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.entries: dict[str, tuple[float, str]] = {}
-
-    def get(self, key: str, now: float) -> str | None:
-        with self.lock:
-            hit = self.entries.get(key)
-        return hit[1] if hit and now - hit[0] < MAILBOX_CACHE_SECONDS else None
-
-    def put(self, key: str, now: float, address: str) -> None:
-        with self.lock:
-            if len(self.entries) >= MAILBOX_CACHE_SIZE:
-                self.entries = {k: v for k, v in self.entries.items()
-                                if now - v[0] < MAILBOX_CACHE_SECONDS}
-                if len(self.entries) >= MAILBOX_CACHE_SIZE:
-                    self.entries.clear()
-            self.entries[key] = (now, address)
 
 
 def _mailbox(token: str) -> str:
-    """The Gmail address behind the user's OAuth token (cached by the token's hash)."""
-    cache = current_app.extensions.setdefault("pitchlint_gmail_mailboxes", _MailboxCache())
-    key, now = hashlib.sha256(token.encode()).hexdigest(), time.monotonic()
-    address = cache.get(key, now)
+    """The Gmail address behind the user's OAuth token (cached a few minutes by the token's hash)."""
+    cache = current_app.extensions.get("pitchlint_gmail_mailboxes")
+    if cache is None:
+        cache = current_app.extensions["pitchlint_gmail_mailboxes"] = TTLCache(MAILBOX_CACHE_SECONDS)
+    key = hashlib.sha256(token.encode()).hexdigest()
+    address = cache.get(key)
     if address is None:
         address = mailbox_address(gmail_service(token))
-        cache.put(key, now, address)
+        cache.put(key, address)
     return address
 
 

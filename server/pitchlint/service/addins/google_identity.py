@@ -8,8 +8,6 @@ for any audience, so the audience alone does not prove the caller is *our* add-o
 """
 from __future__ import annotations
 
-import threading
-import time
 
 import google.auth.exceptions
 import google.auth.transport.requests
@@ -18,6 +16,7 @@ from flask import current_app, request
 from google.oauth2 import id_token
 
 from ..errors import APIError
+from ..ttlcache import TTLCache
 
 CLOCK_SKEW_SECONDS = 30
 CERTS_CACHE_SECONDS = 300
@@ -28,22 +27,18 @@ class CachingGoogleRequest(google.auth.transport.requests.Request):
 
     def __init__(self, timeout: float = 5.0, session: requests.Session | None = None):
         super().__init__(session if session is not None else requests.Session())
-        self._cache: dict[str, tuple[float, object]] = {}
-        self._lock = threading.Lock()
+        self._cache = TTLCache(CERTS_CACHE_SECONDS, max_entries=16)
         self._timeout = timeout
 
     def __call__(self, url, method="GET", body=None, headers=None, timeout=None, **kwargs):
         if method != "GET":
             return super().__call__(url, method, body, headers, timeout or self._timeout, **kwargs)
-        now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(url)
-        if hit and now - hit[0] < CERTS_CACHE_SECONDS:
-            return hit[1]
+        hit = self._cache.get(url)
+        if hit is not None:
+            return hit
         resp = super().__call__(url, method, body, headers, timeout or self._timeout, **kwargs)
         if resp.status == 200:
-            with self._lock:
-                self._cache[url] = (now, resp)
+            self._cache.put(url, resp)
         return resp
 
 
