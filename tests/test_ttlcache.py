@@ -1,4 +1,6 @@
 """The small expiring cache behind Google's certificates and the Gmail mailbox lookup."""
+
+
 def test_ttl_cache_expires_and_stays_bounded():
     from pitchlint.service.ttlcache import TTLCache
 
