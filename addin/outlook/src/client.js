@@ -99,7 +99,7 @@
   /** The analyze contract for `text` (POST /addin/outlook/api/analyze). */
   function analyze({ text, subject, mode = "compose", historyKey = null, timeoutMs = 3000, ...options }) {
     const payload = subject ? { text, subject, mode } : { text, mode };
-    if (typeof historyKey === "string" && historyKey.length >= 1 && historyKey.length <= 200) payload.history_key = historyKey;
+    if (typeof historyKey === "string" && historyKey.length >= 1 && historyKey.length <= 1000) payload.history_key = historyKey;
     return post("analyze", payload, { timeoutMs, ...options });
   }
 

@@ -36,16 +36,6 @@
   // Resolves null where neither is available (then each check is its own analysis).
   const HISTORY_KEY = "pitchlintHistoryKey";
 
-  function fnv64(text) {
-    let a = 0x811c9dc5, b = 0x01000193;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      a = Math.imul(a ^ c, 0x01000193) >>> 0;
-      b = Math.imul(b ^ c ^ (a & 0xff), 0x01000193) >>> 0;
-    }
-    return a.toString(16).padStart(8, "0") + b.toString(16).padStart(8, "0");
-  }
-
   function newKey() {
     const c = typeof crypto !== "undefined" ? crypto : null;
     if (c && typeof c.randomUUID === "function") return `outlook-draft:${c.randomUUID()}`;
@@ -55,7 +45,7 @@
   function historyKey(office) {
     const item = office && office.context && office.context.mailbox && office.context.mailbox.item;
     if (!item) return Promise.resolve(null);
-    if (typeof item.itemId === "string" && item.itemId) return Promise.resolve(`outlook-item:${fnv64(item.itemId)}`);
+    if (typeof item.itemId === "string" && item.itemId) return Promise.resolve(`outlook-item:${item.itemId}`);
     const data = item.sessionData;
     if (!data || typeof data.getAsync !== "function" || typeof data.setAsync !== "function") return Promise.resolve(null);
     return new Promise((resolve) => {

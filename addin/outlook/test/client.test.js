@@ -79,7 +79,7 @@ test("feedback posts the sentence, label and kind", async () => {
 test("a history key is sent when there is a valid one", async () => {
   const fetchImpl = fakeFetch({ json: result([]) });
   await analyze({ ...base, historyKey: "outlook-draft:1", fetchImpl });
-  await analyze({ ...base, historyKey: "x".repeat(201), fetchImpl });
+  await analyze({ ...base, historyKey: "x".repeat(1001), fetchImpl });
   await analyze({ ...base, historyKey: null, fetchImpl });
   assert.equal(fetchImpl.calls[0].body.history_key, "outlook-draft:1");
   assert.ok(!("history_key" in fetchImpl.calls[1].body) && !("history_key" in fetchImpl.calls[2].body));

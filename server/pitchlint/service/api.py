@@ -54,7 +54,7 @@ def _json_type(value) -> str:
             list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
 
 
-MAX_HISTORY_KEY = 200
+MAX_HISTORY_KEY = 1000  # ids are hashed before they are stored; Outlook's item ids are long
 
 
 def validate_item(item) -> dict:

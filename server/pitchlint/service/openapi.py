@@ -6,6 +6,7 @@ import html
 from flask import Blueprint, Response, jsonify
 
 from .. import __version__
+from .api import MAX_HISTORY_KEY
 from .team.models import MAX_RETENTION_DAYS
 from .team.queries import MAX_MEMBER_ID, MAX_PAGE, MAX_PER_PAGE
 
@@ -30,7 +31,7 @@ SCHEMAS = {
             "subject": {"type": ["string", "null"], "maxLength": 2000},
             "mode": {"type": "string", "enum": ["compose", "read"], "default": "compose"},
             "id": {"description": "echoed back in batch answers"},
-            "history_key": {"type": ["string", "null"], "minLength": 1, "maxLength": 200,
+            "history_key": {"type": ["string", "null"], "minLength": 1, "maxLength": MAX_HISTORY_KEY,
                             "description": "the client's id of this email (a draft as it is "
                                            "written, a message as it is read): when the team "
                                            "keeps history, a later analysis with the same key "

@@ -106,7 +106,7 @@ export async function analyze({ baseUrl, apiKey, text, subject, mode = "compose"
   if (subject) body.subject = subject;
   // One id per email being written: when the team keeps history, each re-analysis as the
   // writer types replaces the last one instead of adding another.
-  if (typeof historyKey === "string" && historyKey.length >= 1 && historyKey.length <= 200) body.history_key = historyKey;
+  if (typeof historyKey === "string" && historyKey.length >= 1 && historyKey.length <= 1000) body.history_key = historyKey;
   const answer = await callService({ baseUrl, apiKey, path: "v1/analyze", method: "POST", body, fetchImpl, timeoutMs });
   if (answer.ok && !looksLikeAnalysis(answer.data)) {
     return { ok: false, error: { kind: "not_pitchlint", message: "The answer to /v1/analyze is not a Pitchlint analysis (check the URL)." } };

@@ -93,7 +93,7 @@ test("analyze: sends the draft's history key when it has one, and only a valid o
   const f = fakeFetch({ "/v1/analyze": () => json(200, ANALYSIS) });
   await analyze({ baseUrl: "http://x/", text: "Hi.", historyKey: "draft-1", fetchImpl: f });
   await analyze({ baseUrl: "http://x/", text: "Hi.", fetchImpl: f });
-  await analyze({ baseUrl: "http://x/", text: "Hi.", historyKey: "x".repeat(201), fetchImpl: f });
+  await analyze({ baseUrl: "http://x/", text: "Hi.", historyKey: "x".repeat(1001), fetchImpl: f });
   const bodies = f.seen.map((s) => JSON.parse(s.init.body));
   assert.equal(bodies[0].history_key, "draft-1");
   assert.ok(!("history_key" in bodies[1]) && !("history_key" in bodies[2]));
