@@ -133,10 +133,16 @@ def check_guide(rec: dict) -> list[str]:
     if not isinstance(rec.get("tone"), list) or any(t not in FLAGS for t in rec["tone"]):
         errors.append(_err(where, f"tone {rec.get('tone')!r}"))
     prev = 0
-    for s in rec.get("sentences") or []:
+    for i, s in enumerate(rec.get("sentences") or []):
         if not (0 <= s["start"] < s["end"] <= len(text)):
             errors.append(_err(where, f"bad span {s['start']}-{s['end']}"))
             continue
+        if s["start"] < prev:
+            errors.append(_err(where, f"sentence {i} starts at {s['start']}, before sentence "
+                                      f"{i - 1} ends ({prev})"))
+        elif s["tone"] in FLAGS and s["focus"] == "other":
+            errors.append(_err(where, f"sentence {i} is other/{s['tone']}, but pressure is never "
+                                      f"'other' (GUIDE): {text[s['start']:s['end']]!r}"))
         if text[prev:s["start"]].strip():
             errors.append(_err(where, f"text between sentences is not white space: "
                                       f"{text[prev:s['start']]!r}"))
@@ -145,6 +151,12 @@ def check_guide(rec: dict) -> list[str]:
         prev = s["end"]
     if text[prev:].strip():
         errors.append(_err(where, f"text after the last sentence: {text[prev:]!r}"))
+    tones = rec.get("tone")
+    if isinstance(tones, list) and all(t in FLAGS for t in tones):
+        present = {s["tone"] for s in rec.get("sentences") or [] if s.get("tone") in FLAGS}
+        if set(tones) != present or len(set(tones)) != len(tones):
+            errors.append(_err(where, f"email tone {tones} must list exactly the sentence tones "
+                                      f"present {sorted(present)} (GUIDE)"))
     return errors
 
 
