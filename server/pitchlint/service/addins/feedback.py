@@ -8,22 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 import unicodedata
 
 from sqlalchemy import DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, utcnow
+from ..team.masking import EMAIL, PHONE, URL
 
 SOURCES = ("gmail", "outlook")
 LABELS = ("me_talk", "desperate", "threatening")
 KINDS = ("wrong", "right")
 MAX_SENTENCE_CHARS = 2000
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
-_PHONE = re.compile(r"(?<!\w)\+?\d[\d ().-]{6,}\d(?!\w)")
 
 
 class SentenceFeedback(Base):
@@ -47,9 +44,9 @@ def sentence_hash(sentence: str) -> str:
 
 
 def mask(sentence: str) -> str:
-    out = _EMAIL.sub("[email]", normalise(sentence))
-    out = _URL.sub("[url]", out)
-    return _PHONE.sub("[phone]", out)
+    out = EMAIL.sub("[email]", normalise(sentence))
+    out = URL.sub("[url]", out)  # every link, not only those with tokens: a sentence alone says little
+    return PHONE.sub("[phone]", out)
 
 
 def record(db_session, source: str, sentence: str, label: str, kind: str) -> SentenceFeedback:
