@@ -9,6 +9,7 @@ import json
 
 from sqlalchemy import select
 
+from ...corpus import assemble
 from .models import Sample, User
 
 CHUNK = 1000
@@ -69,30 +70,19 @@ def email_focus(sentence_focuses: list[str]) -> str:
 
 def guide_record(r) -> dict:
     """One sample as a GUIDE-format email: the sentence with its masked context around it."""
-    parts = []
-    if r.before:
-        parts.append((r.before, r.before_labels or {}))
-    target = len(parts)
-    parts.append((r.text, {"focus": r.corrected_focus or r.focus, "tone": r.corrected_tone or r.tone}))
-    if r.after:
-        parts.append((r.after, r.after_labels or {}))
-    text, sentences, pos = "", [], 0
-    for k, (sentence, labels) in enumerate(parts):
-        if k:
-            text += " "
-            pos += 1
-        text += sentence
-        sentences.append({"start": pos, "end": pos + len(sentence),
-                          "focus": labels.get("focus", "other"), "tone": labels.get("tone", "neutral")})
-        pos += len(sentence)
-    tones = {s["tone"] for s in sentences}
-    return {
+    target = (r.text, {"focus": r.corrected_focus or r.focus, "tone": r.corrected_tone or r.tone})
+    parts = [p for p in ((r.before, r.before_labels), target, (r.after, r.after_labels)) if p[0]]
+    labelled = [(text, (labels or {}).get("focus", "other"), (labels or {}).get("tone", "neutral"))
+                for text, labels in parts]
+    rec = assemble({  # the corpus's own raw -> GUIDE assembly: exact offsets, one space between
         "id": f"team-{r.team_id}-sample-{r.id}", "source": GUIDE_SOURCE.get(r.source, "outreach"),
-        "subject": "", "text": text,
-        "focus": email_focus([s["focus"] for s in sentences]),
-        "tone": [t for t in ("desperate", "threatening") if t in tones],
-        "sentences": sentences,
-        "pitchlint": {"sample_id": r.id, "team_id": r.team_id, "target": target,
+        "subject": "", "focus": email_focus([focus for _, focus, _ in labelled]),
+        "tone": {tone for _, _, tone in labelled},  # assemble keeps the flags, in the GUIDE's order
+        "parts": [(text, focus, tone, " " if k < len(labelled) - 1 else "")
+                  for k, (text, focus, tone) in enumerate(labelled)]})
+    return {
+        **rec,
+        "pitchlint": {"sample_id": r.id, "team_id": r.team_id, "target": 1 if r.before else 0,
                       "corrected": bool(r.corrected_focus or r.corrected_tone), "feedback": r.feedback,
                       "model_version": r.model_version, "created_at": _iso(r.created_at),
                       "member": r.email},
