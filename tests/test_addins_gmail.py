@@ -5,7 +5,6 @@ responses shaped as Gmail's), failures as readable cards, and feedback storage."
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 import time
 from pathlib import Path
@@ -13,12 +12,10 @@ from pathlib import Path
 import jsonschema
 import jwt
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from googleapiclient.http import HttpMockSequence
 
+from .signing import certificate_pem
 from .test_addins_text import LoopbackSite, RecordingAnalyzer, shipped_analyzer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,15 +32,6 @@ def analyzer():
     return RecordingAnalyzer(shipped_analyzer())
 
 
-def _cert(key, name="google-test"):
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.timezone.utc)
-    return (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
-            .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode())
-
-
 @pytest.fixture(scope="module")
 def google_keys():
     return {"signing": rsa.generate_private_key(public_exponent=65537, key_size=2048),
@@ -53,7 +41,7 @@ def google_keys():
 @pytest.fixture(scope="module")
 def certs_site(google_keys):
     site = LoopbackSite()
-    site.docs["/oauth2/v1/certs"] = (200, {"g-key-1": _cert(google_keys["signing"])})
+    site.docs["/oauth2/v1/certs"] = (200, {"g-key-1": certificate_pem(google_keys["signing"])})
     yield site
     site.close()
 

@@ -10,6 +10,7 @@ import uuid
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from .signing import jwk
 from .test_addins_text import LoopbackSite, RecordingAnalyzer, shipped_analyzer
 
 CLIENT_ID = "6f1c3a52-8d0e-4b7a-9c21-0a5d2e7f9b14"
@@ -26,12 +27,6 @@ def analyzer():
     return RecordingAnalyzer(shipped_analyzer())
 
 
-def _jwk(private_key, kid: str) -> dict:
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private_key.public_key()))
-    jwk.update({"kid": kid, "use": "sig", "alg": "RS256"})
-    return jwk
-
-
 @pytest.fixture(scope="module")
 def keys():
     return {"signing": rsa.generate_private_key(public_exponent=65537, key_size=2048),
@@ -41,7 +36,7 @@ def keys():
 @pytest.fixture(scope="module")
 def identity_site(keys):
     site = LoopbackSite()
-    site.docs["/discovery/v2.0/keys"] = (200, {"keys": [_jwk(keys["signing"], "key-1")]})
+    site.docs["/discovery/v2.0/keys"] = (200, {"keys": [jwk(keys["signing"], "key-1")]})
     for tenant in ("organizations", TENANT):
         site.docs[f"/{tenant}/v2.0/.well-known/openid-configuration"] = (200, {
             "issuer": f"{site.url}/{{tenantid}}/v2.0",

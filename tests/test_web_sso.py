@@ -13,7 +13,6 @@ reads the authorization URL the service redirected to and returns the callback U
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import json
 import secrets
@@ -23,10 +22,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import jwt
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+
+from .signing import certificate_pem, jwk
 
 MS_CLIENT_ID = "6f1c3a52-8d0e-4b7a-9c21-0a5d2e7f9b14"
 MS_SECRET = "ms-web-secret"
@@ -55,21 +53,6 @@ def analyzer():
 def keys():
     return {"signing": rsa.generate_private_key(public_exponent=65537, key_size=2048),
             "other": rsa.generate_private_key(public_exponent=65537, key_size=2048)}
-
-
-def _jwk(private_key, kid):
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private_key.public_key()))
-    jwk.update({"kid": kid, "use": "sig", "alg": "RS256"})
-    return jwk
-
-
-def _cert(key, name="google-test"):
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.timezone.utc)
-    return (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
-            .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode())
 
 
 def _b64(data: bytes) -> str:
@@ -125,14 +108,14 @@ class FakeIdP(requests.adapters.BaseAdapter):
             if rest == "v2.0/.well-known/openid-configuration" and meta:
                 return 200, meta
             if rest == "discovery/v2.0/keys" and meta:
-                return 200, {"keys": [_jwk(self.keys["signing"], "key-1")]}
+                return 200, {"keys": [jwk(self.keys["signing"], "key-1")]}
             if path == "/common/discovery/instance":
                 return 200, {"tenant_discovery_endpoint":
                              f"{MS_HOST}/organizations/v2.0/.well-known/openid-configuration"}
         if method == "POST" and path is not None and path.endswith("/oauth2/v2.0/token"):
             return self._token("microsoft", request)
         if method == "GET" and url == G_CERTS:
-            return 200, {"g-key-1": _cert(self.keys["signing"])}
+            return 200, {"g-key-1": certificate_pem(self.keys["signing"])}
         if method == "POST" and url == G_TOKEN:
             return self._token("google", request)
         return 404, {"error": "not_found"}
