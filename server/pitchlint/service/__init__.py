@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask
 
-from . import addins, api, config, cors, db, errors, health, limits, model, openapi, team, web
+def create_app(test_config: dict | None = None):
+    # Imported here, not at the top: `pitchlint --help` and the commands that need no service
+    # import this package (for `pitchlint serve`, `keys`, `admin`) and must start at once.
+    from flask import Flask
 
+    from . import addins, api, config, cors, db, errors, health, limits, model, openapi, team, web
 
-def create_app(test_config: dict | None = None) -> Flask:
     instance = os.environ.get("PITCHLINT_INSTANCE_PATH") or None
     app = Flask("pitchlint", instance_path=instance, instance_relative_config=True)
     app.config.from_mapping(config.from_environment())

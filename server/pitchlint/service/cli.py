@@ -104,9 +104,14 @@ def _fail(e):
     raise click.ClickException(str(e)) from None
 
 
-def register_team(main: click.Group) -> None:
+def _admin_error():
+    """team.admin's error class, imported only when a command runs (it loads the database layer)."""
     from .team.admin import AdminError
 
+    return AdminError
+
+
+def register_team(main: click.Group) -> None:
     @main.group()
     def admin():
         """Organisations, teams, users and roles."""
@@ -123,7 +128,7 @@ def register_team(main: click.Group) -> None:
         with _session() as s:
             try:
                 team = create_team(s, org, name, history, retention_days)
-            except AdminError as e:
+            except _admin_error() as e:
                 _fail(e)
             click.echo(f"created team {team.id} {org}/{team.name} (history "
                        f"{'on' if team.history_enabled else 'off'}, retention {team.retention_days} days)")
@@ -145,7 +150,7 @@ def register_team(main: click.Group) -> None:
             try:
                 team = find_team(s, team_ident) if team_ident else None
                 user = add_user(s, email, team, role, name, pw, org)
-            except AdminError as e:
+            except _admin_error() as e:
                 _fail(e)
             where = f"team {user.team.org.name}/{user.team.name}" if user.team else f"organisation {user.org.name}"
             click.echo(f"added {user.email} as {user.role} of {where}")
@@ -159,7 +164,7 @@ def register_team(main: click.Group) -> None:
         with _session() as s:
             try:
                 user = set_role(s, find_user(s, email), role)
-            except AdminError as e:
+            except _admin_error() as e:
                 _fail(e)
             click.echo(f"{user.email} is now {user.role}")
 
@@ -173,7 +178,7 @@ def register_team(main: click.Group) -> None:
         with _session() as s:
             try:
                 user = set_password(s, find_user(s, email), pw)
-            except AdminError as e:
+            except _admin_error() as e:
                 _fail(e)
             click.echo(f"password set for {user.email}")
 
@@ -188,7 +193,7 @@ def register_team(main: click.Group) -> None:
         with _session() as s:
             try:
                 team = find_team(s, team_ident)
-            except AdminError as e:
+            except _admin_error() as e:
                 _fail(e)
             team.history_enabled = state == "on"
             if retention_days:
@@ -260,7 +265,7 @@ def register_team(main: click.Group) -> None:
                 flt = SampleFilter.from_args({"label": label, "source": source, "from": date_from,
                                               "to": date_to, "model_version": model_version,
                                               "feedback": feedback, "member": member_id})
-            except (AdminError, APIError) as e:
+            except (_admin_error(), APIError) as e:
                 _fail(getattr(e, "message", e))
             base = flt.apply(select(Sample).where(Sample.team_id == team.id))
             total = s.scalar(select(func.count()).select_from(base.subquery()))

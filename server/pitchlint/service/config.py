@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 
+from .. import sizes
+
 
 def _bool(value: str | None, default: bool | None) -> bool | None:
     if value is None or value == "":
@@ -29,9 +31,9 @@ def from_environment() -> dict:
         # None: required unless serving on a loopback address (decided by `pitchlint serve`).
         "REQUIRE_KEYS": _bool(env("PITCHLINT_REQUIRE_KEYS"), None),
         "CORS_ORIGINS": [o.strip() for o in (env("PITCHLINT_CORS_ORIGINS") or "").split(",") if o.strip()],
-        "MAX_TEXT_CHARS": _int("PITCHLINT_MAX_TEXT_CHARS", 100_000),
-        "MAX_BODY_BYTES": _int("PITCHLINT_MAX_BODY_BYTES", 4_000_000),
-        "MAX_BATCH": _int("PITCHLINT_MAX_BATCH", 100),
+        "MAX_TEXT_CHARS": _int("PITCHLINT_MAX_TEXT_CHARS", sizes.MAX_TEXT_CHARS),
+        "MAX_BODY_BYTES": _int("PITCHLINT_MAX_BODY_BYTES", sizes.MAX_BODY_BYTES),
+        "MAX_BATCH": _int("PITCHLINT_MAX_BATCH", sizes.MAX_BATCH),
         "RATE_LIMIT_PER_MINUTE": _int("PITCHLINT_RATE_LIMIT_PER_MINUTE", 600),
         "REDIS_URL": env("PITCHLINT_REDIS_URL") or None,
         "CACHE_SIZE": _int("PITCHLINT_CACHE_SIZE", 20_000),
