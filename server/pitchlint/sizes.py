@@ -11,6 +11,7 @@ MAX_TEXT_CHARS = 100_000       # the longest email text analysed (413 text_too_l
 MAX_SUBJECT_CHARS = 2_000      # the longest subject
 MAX_BODY_BYTES = 4_000_000     # the largest request body (413 body_too_large)
 MAX_BATCH = 100                # the most emails in one batch request (413 batch_too_large)
+MAX_BATCH_CHARS = 500_000      # the most text in one batch request, all emails together (413)
 
 
 def too_long(what: str, length: int, limit: int, unit: str = "characters") -> str:

@@ -19,8 +19,8 @@ import torch
 from ..labels import FLAGS, primary_tone
 from ..text.segment import Sentence, split
 from . import artifact
-from .features import (EmailInput, WordPieces, context_batch, counted_sentences, encode_sentences,
-                       kind_of, with_subject)
+from .features import (EmailInput, WordPieces, counted_sentences, encode_sentences, kind_of,
+                       with_subject)
 from .network import KIND_BODY, KIND_QUOTED
 
 MESSAGES = {
@@ -110,6 +110,24 @@ def release_free_memory() -> None:
         _malloc_trim(0)
 
 
+CHUNK_CHARS = 100_000  # text the model reads at once in a batch (one email may be longer)
+
+
+def _chunks(items: list[dict], count: int, chars: int):
+    """(group, its characters): consecutive groups of at most `count` items and, unless one
+    item alone is longer, at most `chars` characters of text and subject."""
+    group, size = [], 0
+    for item in items:
+        n = sum(len(item.get(k) or "") for k in ("text", "subject") if isinstance(item.get(k), str))
+        if group and (len(group) >= count or size + n > chars):
+            yield group, size
+            group, size = [], 0
+        group.append(item)
+        size += n
+    if group:
+        yield group, size
+
+
 def decide(probs: torch.Tensor, weights: list[float]) -> torch.Tensor:
     """Label indices: argmax of probabilities times per-label weights (the thresholds)."""
     return (probs * torch.tensor(weights)).argmax(-1)
@@ -171,25 +189,32 @@ class Analyzer:
         return out
 
     def _probabilities(self, emails: list[EmailInput]):
-        vec, kinds, mask, counted = context_batch(emails)
+        """Per email: sentence focus (S, 3), sentence tone (S, 3) and email focus (2,)
+        probabilities, calibrated. Cost is linear in the emails' total length."""
+        inputs = [(e.vectors, torch.tensor(e.kinds, dtype=torch.long),
+                   torch.tensor(e.counted, dtype=torch.bool)) for e in emails]
         with torch.inference_mode():
-            logits = self.net.forward_context(vec, kinds, mask, counted)
+            logits = self.net.forward_emails(inputs)
         t = self.temperature
-        return (torch.softmax(logits["sentence_focus"] / t["sentence_focus"], -1),
-                torch.softmax(logits["sentence_tone"] / t["sentence_tone"], -1),
-                torch.softmax(logits["email_focus"] / t["email_focus"], -1))
+        return ([torch.softmax(l["sentence_focus"] / t["sentence_focus"], -1) for l in logits],
+                [torch.softmax(l["sentence_tone"] / t["sentence_tone"], -1) for l in logits],
+                [torch.softmax(l["email_focus"] / t["email_focus"], -1) for l in logits])
 
     # --- the contract ---------------------------------------------------------------------
 
     def analyze(self, text: str, subject: str | None = None, mode: str = "compose") -> dict:
         return self.analyze_batch([{"text": text, "subject": subject, "mode": mode}])[0]
 
-    def analyze_batch(self, items: list[dict], chunk: int = 64) -> list[dict]:
-        """Contract answers for many emails, in order. Bad items raise AnalyzeError."""
+    def analyze_batch(self, items: list[dict], chunk: int = 64,
+                      chunk_chars: int = CHUNK_CHARS) -> list[dict]:
+        """Contract answers for many emails, in order. Bad items raise AnalyzeError.
+
+        The model reads at most `chunk` emails or about `chunk_chars` characters at once, so
+        the memory it needs is bounded whatever the batch holds."""
         results = []
-        for k in range(0, len(items), chunk):
-            results.extend(self._analyze_chunk(items[k:k + chunk]))
-            if len(items) >= 16:
+        for group, chars in _chunks(items, chunk, chunk_chars):
+            results.extend(self._analyze_chunk(group))
+            if len(items) >= 16 or chars >= 20_000:
                 release_free_memory()
         return results
 
@@ -274,6 +299,9 @@ class Analyzer:
 
     def _answer(self, sentences: list[Sentence], counted: list[bool], sf, st, ef,
                 focus_idx: list[int], tone_idx: list[int]) -> dict:
+        # Plain Python floats once per email, not a tensor element access per score.
+        sf_rows = sf.tolist()
+        st_rows = st.tolist()
         out_sentences = []
         for k, s in enumerate(sentences):
             focus = self.focus_labels[focus_idx[k]]
@@ -282,19 +310,20 @@ class Analyzer:
             message = (MESSAGES.get(tone) or MESSAGES.get(focus)) if flagged else None
             out_sentences.append({
                 "start": s.start, "end": s.end, "text": s.text,
-                "focus": {"label": focus, "scores": _scores(self.focus_labels, sf[k])},
-                "tone": {"label": tone, "scores": _scores(self.tone_labels, st[k])},
+                "focus": {"label": focus, "scores": _scores(self.focus_labels, sf_rows[k])},
+                "tone": {"label": tone, "scores": _scores(self.tone_labels, st_rows[k])},
                 "flagged": flagged, "message": message,
                 "quoted": s.quoted, "signature": s.signature,
             })
-        flags = [f for f in FLAGS
-                 if any(c and out_sentences[k]["tone"]["label"] == f for k, c in enumerate(counted))]
+        rows = [st_rows[k] for k, c in enumerate(counted) if c]
+        labels = {self.tone_labels[tone_idx[k]] for k, c in enumerate(counted) if c}
+        flags = [f for f in FLAGS if f in labels]
         tone_scores = {}
         for f in FLAGS:
             j = self.tone_labels.index(f)
-            tone_scores[f] = round(max((float(st[k, j]) for k, c in enumerate(counted) if c), default=0.0), 4)
+            tone_scores[f] = round(max((r[j] for r in rows), default=0.0), 4)
         j = self.tone_labels.index("neutral")
-        tone_scores["neutral"] = round(min((float(st[k, j]) for k, c in enumerate(counted) if c), default=1.0), 4)
+        tone_scores["neutral"] = round(min((r[j] for r in rows), default=1.0), 4)
         p_me = float(ef[self.email_labels.index("me_talk")])
         focus = "me_talk" if p_me >= self.email_threshold else "customer_centric"
         return {
@@ -307,7 +336,7 @@ class Analyzer:
 
 
 def _scores(labels, probs) -> dict:
-    return {l: round(float(p), 4) for l, p in zip(labels, probs)}
+    return {l: round(p, 4) for l, p in zip(labels, probs)}
 
 
 _shared: Analyzer | None = None

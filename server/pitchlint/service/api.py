@@ -166,6 +166,13 @@ def analyze_batch():
             good.append((i, ident, validate_item(raw)))
         except APIError as e:
             results[i] = {"id": ident, "error": {"code": e.code, "message": e.message}}
+    # The answer's size follows the text's (an answer per sentence), so a batch is bounded by
+    # its total text as well as by its count.
+    total = sum(len(item["text"]) for _, _, item in good)
+    limit = current_app.config["MAX_BATCH_CHARS"]
+    if total > limit:
+        raise APIError(413, "batch_too_large", f"the batch holds {total:,} characters of text; the "
+                       f"limit is {limit:,} (send fewer or shorter emails per request)")
     analyzer = get_analyzer()
     try:
         answers = analyzer.analyze_batch([item for _, _, item in good])

@@ -34,6 +34,7 @@ def from_environment() -> dict:
         "MAX_TEXT_CHARS": _int("PITCHLINT_MAX_TEXT_CHARS", sizes.MAX_TEXT_CHARS),
         "MAX_BODY_BYTES": _int("PITCHLINT_MAX_BODY_BYTES", sizes.MAX_BODY_BYTES),
         "MAX_BATCH": _int("PITCHLINT_MAX_BATCH", sizes.MAX_BATCH),
+        "MAX_BATCH_CHARS": _int("PITCHLINT_MAX_BATCH_CHARS", sizes.MAX_BATCH_CHARS),
         "RATE_LIMIT_PER_MINUTE": _int("PITCHLINT_RATE_LIMIT_PER_MINUTE", 600),
         "REDIS_URL": env("PITCHLINT_REDIS_URL") or None,
         "CACHE_SIZE": _int("PITCHLINT_CACHE_SIZE", 20_000),

@@ -28,6 +28,8 @@ _GREETING = re.compile(
     r"^(?:hi|hello|hey|hiya|dear|greetings|good (?:morning|afternoon|evening|day)|morning|"
     r"afternoon|evening|yo|howdy|hola|bonjour|ciao)\b[^,.!?:;\n]{0,40}[,!:]\s+(?=[A-Z])",
     re.IGNORECASE)
+# Blanks inside a line between one sentence and the next (no line breaks: they end lines).
+_INLINE_BLANKS = re.compile("[ \t\x00-\x08\x0e-\x1b\x1f\x7f\xa0]*")
 _LIST_MARKER = re.compile(r"^\s*(?:\d{1,3}|[A-Za-z]|[ivxIVX]{1,4})\.$")
 # "... wrote: > quoted" and "--- Forwarded message --- From: ..." on one line.
 _INLINE_CUTS = re.compile(r"(?<=\bwrote:)\s+(?=>|\S)|(?<=-{3})\s+(?=\*?(?:from|date|sent|to|subject):)",
@@ -115,16 +117,18 @@ def split_line(text: str, start: int, end: int) -> list[tuple[int, int]]:
         cuts.add(start + m.end())
     for m in _BOUNDARY.finditer(line):
         cut = start + m.end()
-        nxt = text[cut:end].lstrip(" \t\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f\x10"
-                                    "\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1f\x7f\xa0")
-        if not nxt:
+        # Only the next visible character and a bounded stretch before the dot are looked at,
+        # so a line of thousands of sentences costs time in proportion to its length.
+        at = _INLINE_BLANKS.match(text, cut, end).end()
+        if at >= end:
             continue
+        nxt = text[at]
         punct = m.group(0)
         if punct.startswith(".") and not punct.startswith(".."):
-            before = text[start:start + m.start() + 1]
-            if nxt[0].islower() or _abbreviation_blocks(before, nxt):
+            dot = start + m.start() + 1
+            if nxt.islower() or _abbreviation_blocks(text[max(start, dot - 64):dot], nxt):
                 continue
-            if _LIST_MARKER.match(before):  # "1. Faster onboarding", "a. Pricing"
+            if dot - start <= 8 and _LIST_MARKER.match(text[start:dot]):  # "1. Faster", "a. Pricing"
                 continue
         cuts.add(cut)
     # Bullets run together on one line: "• one • two"
@@ -182,6 +186,9 @@ def split(text: str) -> list[Sentence]:
 
     # Signature: from a sign-off (or "--") to the end of the sender's own text, when what
     # follows is short; "Sent from my phone" anywhere.
+    own_after = [0] * (history_from + 1)  # sentences of the sender's own text after k
+    for k in range(history_from - 1, -1, -1):
+        own_after[k] = own_after[k + 1] + (not quoted[k])
     for k in range(history_from):
         t = texts[k]
         if quoted[k]:
@@ -189,10 +196,11 @@ def split(text: str) -> list[Sentence]:
         if _SENT_FROM.match(t):
             signature[k] = True
             continue
-        if _SIGNATURE_DELIMITER.match(t) or _SIGN_OFF.match(t):
+        delimiter = _SIGNATURE_DELIMITER.match(t)
+        if delimiter or (own_after[k + 1] <= 8 and _SIGN_OFF.match(t)):
             rest = [m for m in range(k + 1, history_from) if not quoted[m]]
             short = len(rest) <= 8 and all(len(texts[m]) <= 80 for m in rest)
-            if _SIGNATURE_DELIMITER.match(t) or short:
+            if delimiter or short:
                 for m in [k] + rest:
                     if _PS.match(texts[m]):
                         break
