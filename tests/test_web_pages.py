@@ -137,6 +137,55 @@ def csrf_for(client, path):
     return token_of(client.get(path, headers=HTML).text)
 
 
+# ---- the landing page ----------------------------------------------------------------------
+
+def test_the_landing_page_says_what_the_service_is_and_where_to_go(web):
+    import json
+
+    from pitchlint.model.artifact import DEFAULT_MODEL_DIR
+
+    app, _ = web
+    version = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())["version"]
+    for accept in (HTML, {"Accept": "*/*"}):  # a browser, and curl
+        page = app.test_client().get("/", headers=accept)
+        assert page.status_code == 200 and page.mimetype == "text/html"
+        text = unescape(page.text)
+        assert "me-talk" in text and "desperate" in text and "threatening" in text
+        assert f"version {version}" in " ".join(re.sub(r"<[^>]+>", "", text).split())
+        for link in ('href="/docs"', 'href="/openapi.json"', 'href="/signin"', 'href="/team"',
+                     'href="#extension"', 'id="extension"'):
+            assert link in page.text, link
+        assert "chrome://extensions" in text and "Load unpacked" in text
+        assert "Authorization: Bearer" in text  # this app requires keys, and says so
+        assert "Content-Security-Policy" in page.headers
+
+
+def test_the_landing_page_says_no_cors_is_needed_for_the_default_local_service(make_app_for_home):
+    page = make_app_for_home(PUBLIC_URL="http://127.0.0.1:8350").test_client().get("/", headers=HTML)
+    assert "no CORS setting is involved" in page.text and "PITCHLINT_CORS_ORIGINS" not in page.text
+    other = make_app_for_home(PUBLIC_URL="https://pitchlint.acme.example").test_client().get("/", headers=HTML)
+    assert "PITCHLINT_CORS_ORIGINS=chrome-extension://&lt;ID&gt;" in other.text
+    assert "https://pitchlint.acme.example/v1/analyze" in other.text
+
+
+@pytest.fixture
+def make_app_for_home(tmp_path):
+    from pitchlint.service import create_app
+
+    apps = []
+
+    def _make(**config):
+        url = _database_url(tmp_path)
+        if not url.startswith("sqlite") and not apps:
+            _reset_postgres(url)
+        apps.append(create_app({"TESTING": True, "DATABASE_URL": url, "LOAD_MODEL_AT_START": False,
+                                "REQUIRE_KEYS": False, "SECRET_KEY": "k", **config}))
+        return apps[-1]
+    yield _make
+    for app in apps:
+        app.extensions["pitchlint_db"].engine.dispose()
+
+
 # ---- sign-in, sessions, CSRF ---------------------------------------------------------------
 
 def test_sign_in_lands_on_the_team_and_failures_say_the_same(web):
@@ -144,7 +193,7 @@ def test_sign_in_lands_on_the_team_and_failures_say_the_same(web):
     client = app.test_client()
     wrong = sign_in(client, "lead@acme.example", "wrong password here")
     unknown = sign_in(client, "nobody@acme.example", PASSWORD)
-    assert wrong.status_code == unknown.status_code == 200
+    assert wrong.status_code == unknown.status_code == 401  # the sign-in page again, as a refusal
     message = "That email and password don&#39;t match an account"
     assert message in wrong.text and message in unknown.text
     assert 'value="lead@acme.example"' in wrong.text  # the address is kept, not the password
@@ -165,7 +214,7 @@ def test_password_guessing_is_slowed_per_account(web):
     client = app.test_client()
     limit = app.config["SIGNIN_ATTEMPTS_PER_MINUTE"]
     for _ in range(limit):
-        assert sign_in(client, "lead@acme.example", "wrong password here").status_code == 200
+        assert sign_in(client, "lead@acme.example", "wrong password here").status_code == 401
     refused = sign_in(client, "lead@acme.example")  # even the right password, for a minute
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
     assert "Too many sign-in attempts" in refused.text

@@ -35,3 +35,22 @@ def get_analyzer():
 
 def init_app(app) -> None:
     app.extensions["pitchlint_analyzer"] = _load(app) if app.config.get("LOAD_MODEL_AT_START") else None
+
+
+def model_identity() -> dict | None:
+    """The model's name and version for pages that describe the service: the loaded analyzer's,
+    or its config.json when no request has loaded it yet (a page does not load the model).
+    None when there is no model where the service looks."""
+    an = current_app.extensions.get("pitchlint_analyzer")
+    if an is not None:
+        return {"name": an.name, "version": an.version}
+    import json
+    from pathlib import Path
+
+    from ..model.artifact import DEFAULT_MODEL_DIR
+
+    try:
+        cfg = json.loads((Path(current_app.config.get("MODEL_DIR") or DEFAULT_MODEL_DIR) / "config.json").read_text())
+        return {"name": cfg["name"], "version": cfg["version"]}
+    except (OSError, ValueError, KeyError):
+        return None

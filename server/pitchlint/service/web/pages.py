@@ -1,6 +1,8 @@
 """The team lead's pages: server-rendered HTML (Jinja), plain CSS, no JavaScript needed.
 
-    GET  /signin, POST /signin        local accounts (Microsoft/Google links: web/sso.py)
+    GET  /                            what the service is, its model, links (the landing page)
+    GET  /signin, POST /signin        local accounts (Microsoft/Google links: web/sso.py); a
+                                      failed sign-in is 401 with the same page
     POST /signout
     GET  /team                        the user's team (an admin without one: /teams)
     GET  /teams                       the teams the user can see
@@ -138,6 +140,21 @@ def page(template: str, user: User, team: Team | None, status: int = 200, **valu
     return render_template(template, user=user, team=team, **values), status
 
 
+# ---- the landing page --------------------------------------------------------------------
+
+@bp.get("/")
+def home():
+    """What this service is, its model, and where to go next: the API's documentation, the team
+    pages, and how to point the browser extension here."""
+    from ..model import model_identity
+
+    base = (current_app.config.get("PUBLIC_URL") or request.host_url).rstrip("/")
+    return render_template("web/home.html", user=current_user(), team=None, model=model_identity(),
+                           base=base, keys_required=bool(current_app.config.get("REQUIRE_KEYS")),
+                           # the one service origin the extension may call without asking
+                           default_host=base == "http://127.0.0.1:8350")
+
+
 # ---- sign-in -----------------------------------------------------------------------------
 
 def _signin_page(nxt: str, email: str = "", error: str | None = None, status: int = 200):
@@ -185,7 +202,7 @@ def signin():
     if email and len(email) <= 320:
         user = user_by_email(session(), email)
     if not team_admin.check_password(user, password[:1024]):
-        return _signin_page(nxt, email, SIGNIN_FAILED)
+        return _signin_page(nxt, email, SIGNIN_FAILED, 401)
     login_user(user)
     return redirect(nxt, 303)
 
