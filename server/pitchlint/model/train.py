@@ -38,7 +38,7 @@ from . import artifact
 from .encoder import base_encoder_dir, load_base_encoder
 from .features import (EmailInput, WordPieces, context_batch, counted_sentences, encode_sentences,
                        kind_of, with_subject)
-from .network import NetConfig, PitchlintNet
+from .network import KIND_BODY, NetConfig, PitchlintNet
 
 DEV_FILE = artifact.ROOT.parent / "shared" / "eval" / "dev.jsonl"
 FINETUNE_MODEL_DIR = artifact.ROOT / "models" / "pitchlint-minilm-team"
@@ -73,6 +73,11 @@ class TrainArgs:
     base_sample: int = 0      # base-corpus training emails per epoch (0 = all of them)
     extra_repeat: int = 0     # times each extra email is seen per epoch (0 = automatic)
     target_weight: float = 1.0  # loss weight of an export's flagged sentence (`pitchlint.target`)
+    # Label-preserving variations (model/augment.py), full runs only: the share of emails seen
+    # in a noisy copy (real mail's typos, case, placeholders), and the share with one or two
+    # plain lines from other emails spliced in beside their pressure lines.
+    noise_share: float = 0.3
+    splice_share: float = 0.3
 
 
 # A brief, gentle fine-tune: one pass, at about a third of the full run's learning rates, over
@@ -130,6 +135,7 @@ class Example:
     tone: list
     email_focus: int
     weights: list | None = None   # per-sentence loss weights (None: all 1)
+    noisy_ids: list | None = None  # the same sentences written messily (augment.noisy_email)
 
 
 def gold_kinds(rec: dict) -> list[int]:
@@ -171,6 +177,56 @@ def prepare(records: list[dict], pieces: WordPieces, target_weight: float = 1.0)
             weights=_sentence_weights(r, target_weight)))
         pos += n
     return out
+
+
+class Augmenter:
+    """Draws each training email's variant for one step (see model/augment.py): its noisy copy
+    (prepared once, seeded) with probability `noise_share`, and one or two plain lines from other
+    emails spliced in with probability `splice_share`."""
+
+    def __init__(self, records: list[dict], examples: list[Example], pieces: WordPieces,
+                 noise_share: float, splice_share: float, seed: int):
+        from .augment import noisy_email, plain_line_pools
+
+        self.noise_share, self.splice_share = noise_share, splice_share
+        rng = random.Random(seed)
+        if noise_share:
+            texts = []
+            for r in records:
+                texts.extend(noisy_email([r["text"][s["start"]:s["end"]] for s in r["sentences"]], rng))
+            ids, pos = pieces.ids(texts), 0
+            for ex in examples:
+                ex.noisy_ids = ids[pos:pos + len(ex.sentence_ids)]
+                pos += len(ex.sentence_ids)
+        pools = plain_line_pools(records, {ex.id: ex.kinds for ex in examples}, KIND_BODY)
+        line = lambda i, j: (examples[i].sentence_ids[j], examples[i].focus[j], examples[i].tone[j])  # noqa: E731
+        self.plain = [line(i, j) for i, j in pools["other"]]
+        self.asks = [line(i, j) for i, j in pools["asks"]]
+
+    def __call__(self, ex: Example, rng: random.Random) -> Example:
+        from .augment import splice_positions
+
+        ids = ex.sentence_ids
+        if ex.noisy_ids is not None and rng.random() < self.noise_share:
+            ids = ex.noisy_ids
+        if not (self.plain and rng.random() < self.splice_share):
+            return ex if ids is ex.sentence_ids else dataclasses.replace(ex, sentence_ids=ids)
+        ids, focus, tone, kinds, counted = list(ids), list(ex.focus), list(ex.tone), list(ex.kinds), list(ex.counted)
+        weights = list(ex.weights) if ex.weights else None
+        neutral = TONES.index("neutral")
+        me_talk = EMAIL_FOCUS.index("me_talk")
+        for p in reversed(splice_positions(ex.tone, ex.kinds, neutral, KIND_BODY, rng, rng.choice((1, 1, 2)))):
+            pool = self.asks if ex.email_focus == me_talk and self.asks and rng.random() < 0.4 else self.plain
+            line_ids, f, t = rng.choice(pool)
+            ids.insert(p, line_ids)
+            focus.insert(p, f)
+            tone.insert(p, t)
+            kinds.insert(p, KIND_BODY)
+            counted.insert(p, True)
+            if weights is not None:
+                weights.insert(p, 1.0)
+        return dataclasses.replace(ex, sentence_ids=ids, focus=focus, tone=tone, kinds=kinds,
+                                   counted=counted, weights=weights, noisy_ids=None)
 
 
 def _sentence_weights(rec: dict, target_weight: float) -> list[float] | None:
@@ -267,6 +323,12 @@ def train(args: TrainArgs, log=print) -> dict:
     tokenizer_path = base_encoder_dir() / "tokenizer.json"
     pieces = WordPieces(tokenizer_path)
     examples = prepare(train_recs, pieces)
+    augment = None
+    if args.noise_share or args.splice_share:
+        augment = Augmenter(train_recs, examples, pieces, args.noise_share, args.splice_share, args.seed)
+        log(f"augmentation: noisy copies for {args.noise_share:.0%} of steps' emails, plain lines "
+            f"spliced into {args.splice_share:.0%} ({len(augment.plain)} plain lines, "
+            f"{len(augment.asks)} plain asks to draw from)")
     net = PitchlintNet(NetConfig(), encoder=load_base_encoder())
     net.train()
     # The word-embedding table is most of the encoder's weights; fine-tuning it buys little on
@@ -280,7 +342,8 @@ def train(args: TrainArgs, log=print) -> dict:
         return [examples[i] for i in order]
 
     steps_per_epoch = math.ceil(len(examples) / args.batch_emails)
-    losses, total = optimise(net, pieces, epoch_examples, steps_per_epoch, class_weights, args)
+    losses, total = optimise(net, pieces, epoch_examples, steps_per_epoch, class_weights, args,
+                             augment=augment)
     train_seconds = time.perf_counter() - t_start
 
     out = Path(args.out)
@@ -324,7 +387,7 @@ def make_class_weights(examples: list[Example], args: TrainArgs) -> dict:
 
 
 def optimise(net, pieces, epoch_examples, steps_per_epoch: int, class_weights: dict,
-             args: TrainArgs) -> tuple[list[float], int]:
+             args: TrainArgs, augment: "Augmenter | None" = None) -> tuple[list[float], int]:
     """AdamW with warm-up and linear decay over `args.epochs` epochs, with a progress bar.
 
     `epoch_examples(rng)` gives one epoch's examples in order (at least steps_per_epoch
@@ -350,6 +413,8 @@ def optimise(net, pieces, epoch_examples, steps_per_epoch: int, class_weights: d
         examples = epoch_examples(rng)
         for b in range(steps_per_epoch):
             batch = examples[b * args.batch_emails:(b + 1) * args.batch_emails]
+            if augment is not None:
+                batch = [augment(ex, rng) for ex in batch]
             with precision_context(args.precision):
                 loss = batch_loss(net, pieces, batch, class_weights, rng)
             opt.zero_grad()
