@@ -21,4 +21,8 @@ def test_vendored_scorer_matches_shared(analyzer):
     gold = [json.loads(l) for l in DEV_FILE.read_text().splitlines() if l.strip()][:12]
     preds = [{"id": g["id"], **analyzer.analyze(g["text"])} for g in gold]
     preds[3] = {"id": preds[3]["id"]}  # a broken prediction scores the same way too
-    assert scoring.score(gold, preds) == shared.score(gold, preds)
+    ours = scoring.score(gold, preds)
+    # ours adds the sentence-level flags (precision and recall of each pressure tone)
+    assert ours.pop("sentence_tone_flags") == {f: ours["sentence_tone"]["labels"][f]
+                                               for f in ("desperate", "threatening")}
+    assert ours == shared.score(gold, preds)

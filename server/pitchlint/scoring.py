@@ -108,6 +108,7 @@ def score(gold, preds):
         "sentence_tone": f1_table(sent_tone, TONES),
         "highlight": f1_table(highlight, ("flag",))["labels"]["flag"],
     }
+    res["sentence_tone_flags"] = {f: res["sentence_tone"]["labels"][f] for f in FLAGS}
     res["headline"] = {
         "email_focus_macro_f1": res["email_focus"]["macro_f1"],
         "email_tone_macro_f1": res["email_tone_primary"]["macro_f1"],
@@ -116,6 +117,24 @@ def score(gold, preds):
         "highlight_f1": res["highlight"]["f1"],
     }
     return res
+
+
+def table_lines(res: dict) -> list[str]:
+    """The scorer's table: macro-F1 per axis and level, precision and recall of each flag at
+    the email and the sentence level, the highlight, and the headline."""
+    lines = [f"emails: {res['emails']}  missing predictions: {res['missing']}"]
+    for key in ("email_focus", "email_tone_primary", "sentence_focus", "sentence_tone"):
+        t = res[key]
+        per = "  ".join(f"{k}={v['f1']:.3f}" for k, v in t["labels"].items())
+        lines.append(f"{key:20s} macro-F1 {t['macro_f1']:.3f}  acc {t['accuracy']:.3f}  ({per})")
+    for level in ("email", "sentence"):
+        for f, v in res[f"{level}_tone_flags"].items():
+            lines.append(f"{level + ' flag ' + f:25s} P {v['precision']:.3f}  R {v['recall']:.3f}  "
+                         f"F1 {v['f1']:.3f}  (n {v['support']})")
+    h = res["highlight"]
+    lines.append(f"{'highlight':25s} P {h['precision']:.3f}  R {h['recall']:.3f}  F1 {h['f1']:.3f}")
+    lines.append("headline " + " ".join(f"{k}={v:.3f}" for k, v in res["headline"].items()))
+    return lines
 
 
 def main(argv=None):
@@ -128,16 +147,8 @@ def main(argv=None):
     if args.json:
         print(json.dumps(res, indent=2))
         return 0
-    print(f"emails: {res['emails']}  missing predictions: {res['missing']}")
-    for key in ("email_focus", "email_tone_primary", "sentence_focus", "sentence_tone"):
-        t = res[key]
-        per = "  ".join(f"{k}={v['f1']:.3f}" for k, v in t["labels"].items())
-        print(f"{key:20s} macro-F1 {t['macro_f1']:.3f}  acc {t['accuracy']:.3f}  ({per})")
-    for f, v in res["email_tone_flags"].items():
-        print(f"email flag {f:12s} P {v['precision']:.3f}  R {v['recall']:.3f}  F1 {v['f1']:.3f}")
-    h = res["highlight"]
-    print(f"highlight            P {h['precision']:.3f}  R {h['recall']:.3f}  F1 {h['f1']:.3f}")
-    print("headline " + " ".join(f"{k}={v:.3f}" for k, v in res["headline"].items()))
+    for line in table_lines(res):
+        print(line)
     return 0
 
 
