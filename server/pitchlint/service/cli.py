@@ -25,8 +25,9 @@ def register(main: click.Group) -> None:
     def serve(host, port, workers, threads):
         """Run the service on a production WSGI server (gunicorn)."""
         from .config import _bool
-        from .serve import run
+        from .serve import check_port, run
 
+        check_port(host, port)
         # Migrate once here, so that workers starting together don't race on it.
         _app_without_model()
         run(host, port, workers, threads, _bool(os.environ.get("PITCHLINT_REQUIRE_KEYS"), None),

@@ -1,6 +1,7 @@
 """`pitchlint serve`: the app on gunicorn (gthread workers), the model loaded in each worker."""
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 import socket
@@ -28,6 +29,27 @@ def decide_keys(host: str, configured: bool | None) -> bool:
         raise SystemExit(f"refusing to serve on {host} without API keys: PITCHLINT_REQUIRE_KEYS=0 is "
                          "only allowed on a loopback address (127.0.0.1, ::1)")
     return True
+
+
+def check_port(host: str, port: int) -> None:
+    """SystemExit with one clear line when HOST:PORT can't be bound (another server has it),
+    before anything says "serving on". Binds as gunicorn does (SO_REUSEADDR), then lets go."""
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as e:
+        raise SystemExit(f"pitchlint: can't serve on {host}: {e.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as e:
+            where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            if e.errno == errno.EADDRINUSE:
+                raise SystemExit(f"pitchlint: port {port} on {host} is already in use (another "
+                                 f"`pitchlint serve`?); stop that server or choose another port "
+                                 f"with --port") from None
+            raise SystemExit(f"pitchlint: can't serve on {where}: {e.strerror or e}") from None
 
 
 def run(host: str, port: int, workers: int, threads: int, require_keys: bool | None, log=print):
