@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -18,137 +17,223 @@ def main():
 
 # --- analyze -----------------------------------------------------------------------------
 
-def _looks_like_jsonl(text: str) -> bool:
-    """The first non-empty line is a JSON object (later bad lines get their own errors)."""
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
-    try:
-        return isinstance(json.loads(first), dict)
-    except ValueError:
-        return False
+def check_item(item: dict, max_chars: int) -> dict | None:
+    """The error for an email that must not reach the model (the service's own checks and
+    limits), or None. Blank text is left to the analyzer, which says so itself."""
+    from . import sizes
+
+    if "_error" in item:
+        code, message = item["_error"]
+        return {"code": code, "message": message}
+    if "text" not in item:
+        return {"code": "missing_text", "message": "the field 'text' is required (the email body as plain text)"}
+    text, subject, mode = item["text"], item.get("subject"), item.get("mode", "compose")
+    if not isinstance(text, str):
+        return {"code": "invalid_text", "message": f"'text' must be a string, got {_json_type(text)}"}
+    if len(text) > max_chars:
+        return {"code": "text_too_long", "message": sizes.too_long("text", len(text), max_chars)}
+    if subject is not None and not isinstance(subject, str):
+        return {"code": "invalid_subject", "message": f"'subject' must be a string, got {_json_type(subject)}"}
+    if subject and len(subject) > sizes.MAX_SUBJECT_CHARS:
+        return {"code": "subject_too_long",
+                "message": sizes.too_long("subject", len(subject), sizes.MAX_SUBJECT_CHARS)}
+    if mode not in ("compose", "read"):
+        return {"code": "invalid_mode", "message": f"'mode' must be 'compose' or 'read', got {json.dumps(mode)}"}
+    return None
 
 
-def read_inputs(source: str):
-    """The emails to analyse: dicts with id/text/subject/mode, or `_error` for a bad line."""
-    from . import mail
-
-    if source != "-":
-        path = Path(source)
-        if not path.exists():
-            raise click.UsageError(f"{source}: no such file")
-        suffix = path.suffix.lower()
-        if suffix == ".eml":
-            return [mail.read_eml(path)]
-        if suffix in (".mbox", ".mbx") or path.name == "mbox":
-            return list(mail.iter_mbox(path))
-        raw = path.read_bytes()
-        name = path.name
-    else:
-        raw = sys.stdin.buffer.read()
-        name = "stdin"
-    text = raw.decode("utf-8", errors="surrogateescape")
-    if re.match(rb"From \S+ .*\d\d:\d\d", raw):  # an mbox ("From addr date" first line)
-        import tempfile
-
-        with tempfile.NamedTemporaryFile("wb", suffix=".mbox", delete=False) as f:
-            f.write(raw)
-        try:
-            return list(mail.iter_mbox(Path(f.name)))
-        finally:
-            os.unlink(f.name)
-    if name.lower().endswith((".jsonl", ".ndjson")) or _looks_like_jsonl(text):
-        items = []
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except ValueError as e:
-                items.append({"id": f"line-{n}", "_error": ("invalid_json", f"line {n} is not JSON: {e}")})
-                continue
-            if not isinstance(obj, dict):
-                items.append({"id": f"line-{n}", "_error": ("invalid_item", f"line {n} is not a JSON object")})
-                continue
-            obj.setdefault("id", f"line-{n}")
-            items.append(obj)
-        return items
-    return [{"id": name, "text": text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")}]
+def _json_type(value) -> str:
+    return {bool: "true or false", int: "a number", float: "a number", list: "a list",
+            dict: "an object", type(None): "null"}.get(type(value), type(value).__name__)
 
 
-def analyze_items(analyzer, items, batch_size: int = 64, progress: bool = False):
-    """Yield one contract answer (with id) or error object per item, in order."""
+def analyze_stream(analyzer, items, batch_size: int = 64, batch_chars: int | None = None,
+                   max_chars: int | None = None):
+    """Yield (item, answer) for each email, in order, as each batch is done: the contract
+    answer with "id", or {"id", "error"}. A batch holds at most `batch_size` emails and
+    `batch_chars` characters (an email longer than that goes alone), so memory is bounded
+    however long the input runs and answers come while it is still being read."""
+    from . import sizes
     from .model.runtime import AnalyzeError
 
-    bar = None
-    if progress:
-        from tqdm import tqdm
+    max_chars = sizes.MAX_TEXT_CHARS if max_chars is None else max_chars
+    batch_chars = sizes.MAX_TEXT_CHARS if batch_chars is None else batch_chars
+    slots: list[tuple[dict, dict | None]] = []  # (item, error) in input order
+    good_chars = good_count = 0
 
-        bar = tqdm(total=len(items), desc="analyzing", unit="email", file=sys.stderr)
-    for k in range(0, len(items), batch_size):
-        chunk = items[k:k + batch_size]
-        good, out = [], [None] * len(chunk)
-        for i, item in enumerate(chunk):
-            if "_error" in item:
-                code, msg = item["_error"]
-                out[i] = {"id": item["id"], "error": {"code": code, "message": msg}}
-            elif not isinstance(item.get("text"), str):
-                out[i] = {"id": item.get("id"), "error": {"code": "invalid_text",
-                                                          "message": "text must be a string"}}
-            elif item.get("mode", "compose") not in ("compose", "read"):
-                out[i] = {"id": item.get("id"), "error": {
-                    "code": "invalid_mode", "message": f"mode must be 'compose' or 'read', got {item.get('mode')!r}"}}
-            else:
-                good.append(i)
+    def flush():
+        good = [item for item, error in slots if error is None]
+        answers = {}
         try:
-            answers = analyzer.analyze_batch([chunk[i] for i in good])
-            for i, a in zip(good, answers):
-                out[i] = {"id": chunk[i].get("id"), **a}
+            for item, answer in zip(good, analyzer.analyze_batch(good)):
+                answers[id(item)] = answer
         except AnalyzeError:
-            for i in good:  # find the bad one(s) and answer the rest
+            for item in good:  # find the bad one(s) and answer the rest
                 try:
-                    out[i] = {"id": chunk[i].get("id"), **analyzer.analyze_batch([chunk[i]])[0]}
+                    answers[id(item)] = analyzer.analyze_batch([item])[0]
                 except AnalyzeError as e:
-                    out[i] = {"id": chunk[i].get("id"), "error": {"code": e.code, "message": e.message}}
-        yield from out
-        if bar:
-            bar.update(len(chunk))
-    if bar:
-        bar.close()
+                    answers[id(item)] = {"error": {"code": e.code, "message": e.message}}
+        for item, error in slots:
+            answer = {"error": error} if error is not None else answers[id(item)]
+            yield item, {"id": item.get("id"), **answer}
+        slots.clear()
+
+    for item in items:
+        error = check_item(item, max_chars)
+        size = 0 if error else len(item["text"]) + len(item.get("subject") or "")
+        if error is None and good_count and (good_count >= batch_size or good_chars + size > batch_chars):
+            yield from flush()
+            good_chars = good_count = 0
+        slots.append((item, error))
+        if error is None:
+            good_chars += size
+            good_count += 1
+    if slots:
+        yield from flush()
+
+
+def analyze_items(analyzer, items, batch_size: int = 64, **limits):
+    """The answers alone (see analyze_stream)."""
+    for _, answer in analyze_stream(analyzer, items, batch_size, **limits):
+        yield answer
 
 
 @main.command()
 @click.argument("source")
 @click.option("--model", "model_dir", type=click.Path(), default=None, help="model directory")
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-")
-@click.option("--batch-size", default=64, show_default=True)
-def analyze(source, model_dir, output, batch_size):
-    """Analyse emails: JSON Lines (id, text), one plain-text email, .eml or mbox; '-' is stdin.
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8", lazy=False), default="-",
+              help="file to write (default: standard output)")
+@click.option("--format", "fmt", type=click.Choice(["auto", "text", "json"]), default="auto",
+              show_default=True,
+              help="text: each flagged sentence with its labels and message, for reading; json: "
+                   "JSON Lines (the analyze contract); auto: text on a terminal, else json")
+@click.option("--max-chars", type=click.IntRange(1), default=None,
+              help="the longest email text analysed; longer ones get a text_too_long error "
+                   "(default: the service's limit, 100,000)")
+@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True,
+              help="emails given to the model at once")
+@click.option("--batch-chars", type=click.IntRange(1), default=None,
+              help="characters given to the model at once (default: 100,000; an email longer "
+                   "than this goes alone)")
+def analyze(source, model_dir, output, fmt, max_chars, batch_size, batch_chars):
+    """Analyse emails: JSON Lines (id, text), a .json file (one email or a list), .eml, mbox,
+    or one plain-text email (a first line "Subject: ..." is its subject); '-' is stdin.
 
-    Writes one JSON line per email in input order (the analyze contract, with "id")."""
+    On a terminal it prints each email's verdict and flagged sentences; into a pipe or a file
+    (or with --format json) one JSON line per email, in input order (the analyze contract,
+    with "id"). JSON Lines are read as they come, so answers start at once however long the
+    input is. An email over the limit gets its own error line and the run goes on; the exit
+    status is 1 when the input holds no email or no email could be analysed."""
+    from . import readable, sizes
+    from .inputs import InputError, read_emails
+
+    max_chars = max_chars or sizes.MAX_TEXT_CHARS
+    try:
+        items = read_emails(source, max_chars)
+        first = next(items, None)
+    except InputError as e:
+        raise click.ClickException(str(e)) from None
+    if first is None:
+        raise click.ClickException(f"{'standard input' if source == '-' else source} holds no "
+                                   "email to analyse")
+    if fmt == "auto":
+        fmt = "text" if output.isatty() else "json"
     from .model.runtime import Analyzer
 
-    items = read_inputs(source)
     analyzer = Analyzer(model_dir)
-    for answer in analyze_items(analyzer, items, batch_size, progress=len(items) > 300):
-        output.write(json.dumps(answer, ensure_ascii=False) + "\n")
-    output.flush()
+    total = failed = flagged = too_long = 0
+    color = False if os.environ.get("NO_COLOR") else None
+    try:
+        for item, answer in analyze_stream(analyzer, _chain(first, items), batch_size,
+                                           batch_chars or sizes.MAX_TEXT_CHARS, max_chars):
+            total += 1
+            if "error" in answer:
+                failed += 1
+                too_long += answer["error"]["code"] in ("text_too_long", "line_too_long")
+            elif any(s.get("flagged") for s in answer.get("sentences") or []):
+                flagged += 1
+            if fmt == "json":
+                output.write(json.dumps(answer, ensure_ascii=False) + "\n")
+            else:
+                click.echo(readable.email_block(item, answer), file=output, color=color)
+            output.flush()  # each answer goes out as it is made, for whoever reads the pipe
+        if fmt == "text":
+            click.echo(readable.summary(total, flagged, failed), file=output, color=color)
+        output.flush()
+    except BrokenPipeError:  # `pitchlint analyze big.jsonl | head`: the reader has all it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    if too_long:
+        click.echo(f"{too_long:,} email{'s were' if too_long > 1 else ' was'} longer than the limit "
+                   f"of {max_chars:,} characters; raise it with --max-chars", err=True)
+    if failed and failed == total:
+        raise click.ClickException(f"no email could be analysed ({failed:,} of {total:,} failed; "
+                                   "see the error for each)")
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
 
 
 # --- evaluate ------------------------------------------------------------------------------
 
+def _load_labelled(file: str) -> list[dict]:
+    """A GUIDE-format file's records, checked before any model loads; ClickException naming
+    the first problem when it is not one."""
+    from .corpus import CorpusError, check_guide, load_jsonl
+
+    try:
+        gold = load_jsonl(file)
+    except CorpusError as e:
+        raise click.ClickException(f"{e}; evaluate needs a GUIDE-format JSON Lines file "
+                                   "(../shared/labels/GUIDE.md)") from None
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{file} is not UTF-8 text; evaluate needs a GUIDE-format "
+                                   "JSON Lines file (../shared/labels/GUIDE.md)") from None
+    if not gold:
+        raise click.ClickException(f"{file} holds no emails")
+    problems, unlabelled = [], 0
+    for n, rec in enumerate(gold, 1):
+        if not isinstance(rec, dict):
+            problems.append(f"record {n} is not a JSON object")
+            continue
+        if "focus" not in rec or "tone" not in rec or not isinstance(rec.get("sentences"), list):
+            unlabelled += 1
+            continue
+        try:
+            problems += check_guide(rec)
+        except (KeyError, TypeError):
+            problems.append(f"{rec.get('id', n)}: a sentence lacks start, end, focus or tone")
+    if unlabelled:
+        raise click.ClickException(
+            f"{file}: {unlabelled:,} of {len(gold):,} emails have no labels (focus, tone and "
+            "sentences, as in ../shared/labels/GUIDE.md), so there is nothing to score against; "
+            "to label emails with the model use `pitchlint analyze`")
+    if problems:
+        more = f" (and {len(problems) - 1:,} more)" if len(problems) > 1 else ""
+        raise click.ClickException(f"{file} is not a valid GUIDE-format file: {problems[0]}{more}")
+    return gold
+
+
 @main.command()
-@click.argument("file", type=click.Path(exists=True))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--model", "model_dir", type=click.Path(), default=None)
 @click.option("--json", "as_json", is_flag=True, help="print the full result as JSON")
 @click.option("--predictions", type=click.Path(), default=None, help="also write the predictions here")
 def evaluate(file, model_dir, as_json, predictions):
     """Score the model on a GUIDE-format file and print the scorer's table."""
     from . import scoring
-    from .corpus import load_jsonl
     from .model.runtime import Analyzer
 
-    gold = load_jsonl(file)
+    gold = _load_labelled(file)
     analyzer = Analyzer(model_dir)
-    preds = list(analyze_items(analyzer, gold, progress=len(gold) > 300))
+    answers = analyze_items(analyzer, gold)
+    if len(gold) > 300:
+        from tqdm import tqdm
+
+        answers = tqdm(answers, total=len(gold), desc="analyzing", unit="email", file=sys.stderr)
+    preds = list(answers)
     if predictions:
         with open(predictions, "w", encoding="utf-8") as f:
             for p in preds:

@@ -87,7 +87,8 @@ def message_text(msg: email.message.Message) -> str:
     return ""
 
 
-def _record(msg, ident: str) -> dict:
+def message_record(msg, ident: str) -> dict:
+    """One email for the analyzer (read mode): id, decoded subject and the body as text."""
     subject = msg.get("Subject", "")
     try:
         subject = str(email.header.make_header(email.header.decode_header(subject)))
@@ -99,10 +100,10 @@ def _record(msg, ident: str) -> dict:
 def read_eml(path: Path) -> dict:
     with open(path, "rb") as f:
         msg = email.message_from_binary_file(f, policy=email.policy.compat32)
-    return _record(msg, msg.get("Message-ID") or Path(path).name)
+    return message_record(msg, msg.get("Message-ID") or Path(path).name)
 
 
 def iter_mbox(path: Path):
     box = mailbox.mbox(str(path), create=False)
     for n, msg in enumerate(box, 1):
-        yield _record(msg, msg.get("Message-ID") or f"{Path(path).name}#{n}")
+        yield message_record(msg, msg.get("Message-ID") or f"{Path(path).name}#{n}")
