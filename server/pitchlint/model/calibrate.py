@@ -206,29 +206,42 @@ def evaluate_records(an: Analyzer, records: list[dict]) -> dict:
     return res
 
 
-def calibrate_and_report(model_dir: Path, val: list[dict], dev_path: str | None, log=print) -> dict:
+REAL_STYLE_DEV = artifact.ROOT / "models" / "data" / "real_style_dev.jsonl"
+
+
+def calibrate_and_report(model_dir: Path, val: list[dict], dev_path: str | None, log=print,
+                         real_style_dev: str | Path | None = REAL_STYLE_DEV) -> dict:
+    """Fit temperatures and thresholds on `val`, then score validation (all of it and its
+    real-style slices), dev.jsonl and real_style_dev.jsonl (never trained or tuned on) for the
+    config and the card."""
     an = Analyzer(model_dir, cache_size=500000)
     fitted = fit(an, val, log=log)
     config = artifact.read_config(model_dir)
     config.update(fitted)
     config["measured_compute"] = an.compute
     metrics = {"validation": _strip(evaluate_records(an, val))}
-    dev = load_jsonl(dev_path) if dev_path and Path(dev_path).exists() else []
-    dev_full = None
-    if dev:
-        dev_full = evaluate_records(an, dev)
-        metrics["dev"] = _strip(dev_full)
+    real_val = [r for r in val if slice_of(r["id"]) in REAL_STYLE_SLICES]
+    if real_val:
+        metrics["validation_real_style"] = _strip(evaluate_records(an, real_val))
+    held_out = {}
+    for name, path in (("dev", dev_path), ("real_style_dev", real_style_dev)):
+        if path and Path(path).exists():
+            held_out[name] = evaluate_records(an, load_jsonl(path))
+            metrics[name] = _strip(held_out[name])
     config["metrics"] = metrics
     artifact.write_config(model_dir, config)
     from .card import write_card
 
-    write_card(model_dir, config, dev_full)
+    write_card(model_dir, config, held_out.get("dev"), held_out.get("real_style_dev"))
     for split_name, m in metrics.items():
-        log(f"{split_name}: " + " ".join(f"{k}={v:.3f}" for k, v in m["headline"].items()))
+        log(f"{split_name}: " + " ".join(f"{k}={v:.3f}" for k, v in m["headline"].items())
+            + "  flags P/R " + " ".join(f"{f} {v['precision']:.2f}/{v['recall']:.2f}"
+                                        for f, v in m["email_tone_flags"].items()))
     return metrics
 
 
 def _strip(res: dict) -> dict:
     keep = ("emails", "headline", "email_focus", "email_tone_primary", "email_tone_flags",
+            "sentence_tone_flags",
             "sentence_focus", "sentence_tone", "highlight", "ece", "confusion")
     return {k: res[k] for k in keep if k in res}
