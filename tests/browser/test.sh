@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Browser check of the team lead's pages: Debian's chromium driven by playwright-core (with
 # JavaScript off) against a real `pitchlint serve` with the shipped model. Writes screenshots
-# to docs/screenshots/team-*.png. Exits non-zero on any failed check.
+# team-*.png to $SCREENSHOTS (default docs/screenshots/; .ci/run sets a temporary folder unless
+# given --update-screenshots). Exits non-zero on any failed check.
 # Installs what it needs on a fresh machine: npm packages from package-lock.json, and Debian's
 # chromium when /usr/bin/chromium is missing (as root). No browser is downloaded by npm.
 set -euo pipefail
