@@ -3,6 +3,16 @@
     python -m pitchlint.agreement blind CORPUS OUT --per-slice 40 [--seed 7]   # labels removed
     python -m pitchlint.agreement check BLIND LABELS                            # a labeller's file
     python -m pitchlint.agreement kappa CORPUS LABELS [--json]                  # Cohen's kappa
+    python -m pitchlint.agreement labelled BLIND LABELS OUT     # a labeller's file as GUIDE records
+    python -m pitchlint.agreement disagree BLIND LABELS_A LABELS_B OUT [--seed 7]
+    python -m pitchlint.agreement settle BLIND LABELS_A LABELS_B DECISIONS OUT
+
+A held-out set is labelled blind twice (two labellers, neither seeing the other's labels), and
+every disagreement is put to a third labeller as two unlabelled options in random order
+(`disagree` writes them: {"id", "n" (a sentence index, or "email" for the email's focus), the
+email's text, the sentence, "options": [[focus, tone], [focus, tone]]}); the third writes one line
+per item, {"id", "n", "choice": 0 or 1, "why"}. `settle` writes the final GUIDE-format set: the
+labels both agreed on, the third's choice elsewhere, each email's tone from its sentences.
 
 The blind file holds each email's subject, text and numbered sentences, never its labels. The
 second labeller writes one line per email:
@@ -109,6 +119,73 @@ def agreement(records: list[dict], labels: list[dict]) -> dict:
             "disagreements": disagreements}
 
 
+def as_records(blind_rows: list[dict], labels: list[dict]) -> list[dict]:
+    """A labeller's file as GUIDE-format records (offsets found in the blind file's text)."""
+    by_id = {row["id"]: row for row in labels}
+    out = []
+    for b in blind_rows:
+        row = by_id[b["id"]]
+        text, pos, sentences = b["text"], 0, []
+        for s, (focus, tone) in zip(b["sentences"], row["labels"]):
+            start = text.index(s["text"], pos)
+            pos = start + len(s["text"])
+            sentences.append({"start": start, "end": pos, "focus": focus, "tone": tone})
+        out.append({"id": b["id"], "source": b["source"], "subject": b.get("subject", ""),
+                    "text": text, "focus": row["focus"],
+                    "tone": [t for t in FLAGS if any(x["tone"] == t for x in sentences)],
+                    "sentences": sentences})
+    return out
+
+
+def disagreements_between(blind_rows: list[dict], a: list[dict], b: list[dict], seed: int) -> list[dict]:
+    """Every sentence and email focus on which two labellers differ, as two options in a
+    random order (so the third labeller cannot tell whose is whose)."""
+    rng = random.Random(seed)
+    la, lb = {r["id"]: r for r in a}, {r["id"]: r for r in b}
+    out = []
+    for row in blind_rows:
+        x, y = la[row["id"]], lb[row["id"]]
+        items = [(n, s["text"], list(p), list(q))
+                 for n, (s, p, q) in enumerate(zip(row["sentences"], x["labels"], y["labels"])) if p != q]
+        if x["focus"] != y["focus"]:
+            items.append(("email", "(the email as a whole: focus)", [x["focus"]], [y["focus"]]))
+        for n, sentence, p, q in items:
+            options = [p, q]
+            rng.shuffle(options)
+            out.append({"id": row["id"], "n": n, "subject": row.get("subject", ""), "text": row["text"],
+                        "sentence": sentence, "options": options})
+    return out
+
+
+def settle(blind_rows: list[dict], a: list[dict], b: list[dict], decisions: list[dict],
+           seed: int) -> list[dict]:
+    """The final labels: agreement where the two agree, the third labeller's choice elsewhere."""
+    open_items = {(d["id"], d["n"]): d for d in disagreements_between(blind_rows, a, b, seed)}
+    chosen = {}
+    for d in decisions:
+        key = (d["id"], d["n"])
+        if key not in open_items:
+            raise ValueError(f"decision for {key} matches no disagreement")
+        chosen[key] = open_items[key]["options"][int(d["choice"])]
+    missing = [k for k in open_items if k not in chosen]
+    if missing:
+        raise ValueError(f"{len(missing)} disagreements have no decision, e.g. {missing[:3]}")
+    la = {r["id"]: r for r in a}
+    final = []
+    for row in blind_rows:
+        x = la[row["id"]]
+        labels = [chosen.get((row["id"], n), pair) for n, pair in enumerate(x["labels"])]
+        focus = chosen.get((row["id"], "email"), [x["focus"]])[0]
+        final.append({"id": row["id"], "focus": focus, "labels": labels})
+    return as_records(blind_rows, final)
+
+
+def _write_jsonl(path, rows) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m pitchlint.agreement")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -124,7 +201,46 @@ def main(argv=None) -> int:
     k.add_argument("corpus")
     k.add_argument("labels", nargs="+")
     k.add_argument("--json", action="store_true")
+    lb = sub.add_parser("labelled")
+    lb.add_argument("blind")
+    lb.add_argument("labels")
+    lb.add_argument("out")
+    d = sub.add_parser("disagree")
+    d.add_argument("blind")
+    d.add_argument("a")
+    d.add_argument("b")
+    d.add_argument("out")
+    d.add_argument("--seed", type=int, default=7)
+    st = sub.add_parser("settle")
+    st.add_argument("blind")
+    st.add_argument("a")
+    st.add_argument("b")
+    st.add_argument("decisions")
+    st.add_argument("out")
+    st.add_argument("--seed", type=int, default=7)
     args = ap.parse_args(argv)
+    if args.cmd == "labelled":
+        _write_jsonl(args.out, as_records(load_jsonl(args.blind), load_jsonl(args.labels)))
+        return 0
+    if args.cmd == "disagree":
+        items = disagreements_between(load_jsonl(args.blind), load_jsonl(args.a), load_jsonl(args.b), args.seed)
+        _write_jsonl(args.out, items)
+        print(f"wrote {len(items)} disagreements to {args.out}")
+        return 0
+    if args.cmd == "settle":
+        blind_rows = load_jsonl(args.blind)
+        records = settle(blind_rows, load_jsonl(args.a), load_jsonl(args.b), load_jsonl(args.decisions), args.seed)
+        from .corpus import check_guide
+
+        problems = [p for r in records for p in check_guide(r)]
+        for p in problems[:50]:
+            print(p)
+        if problems:
+            print(f"{len(problems)} problem(s); nothing written")
+            return 1
+        _write_jsonl(args.out, records)
+        print(f"wrote {len(records)} settled emails to {args.out}")
+        return 0
     if args.cmd == "blind":
         rows = blind(load_jsonl(args.corpus), args.per_slice, args.seed)
         with open(args.out, "w", encoding="utf-8") as f:
