@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from . import sizes
+
 
 @click.group()
 @click.version_option(package_name="pitchlint")
@@ -20,8 +22,6 @@ def main():
 def check_item(item: dict, max_chars: int) -> dict | None:
     """The error for an email that must not reach the model (the service's own checks and
     limits), or None. Blank text is left to the analyzer, which says so itself."""
-    from . import sizes
-
     if "_error" in item:
         code, message = item["_error"]
         return {"code": code, "message": message}
@@ -53,7 +53,6 @@ def analyze_stream(analyzer, items, batch_size: int = 64, batch_chars: int | Non
     answer with "id", or {"id", "error"}. A batch holds at most `batch_size` emails and
     `batch_chars` characters (an email longer than that goes alone), so memory is bounded
     however long the input runs and answers come while it is still being read."""
-    from . import sizes
     from .model.runtime import AnalyzeError
 
     max_chars = sizes.MAX_TEXT_CHARS if max_chars is None else max_chars
@@ -109,12 +108,12 @@ def analyze_items(analyzer, items, batch_size: int = 64, **limits):
                    "JSON Lines (the analyze contract); auto: text on a terminal, else json")
 @click.option("--max-chars", type=click.IntRange(1), default=None,
               help="the longest email text analysed; longer ones get a text_too_long error "
-                   "(default: the service's limit, 100,000)")
+                   f"(default: the service's limit, {sizes.MAX_TEXT_CHARS:,})")
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True,
               help="emails given to the model at once")
 @click.option("--batch-chars", type=click.IntRange(1), default=None,
-              help="characters given to the model at once (default: 100,000; an email longer "
-                   "than this goes alone)")
+              help=f"characters given to the model at once (default: {sizes.MAX_TEXT_CHARS:,}; an "
+                   "email longer than this goes alone)")
 def analyze(source, model_dir, output, fmt, max_chars, batch_size, batch_chars):
     """Analyse emails: JSON Lines (id, text), a .json file (one email or a list), .eml, mbox,
     or one plain-text email (a first line "Subject: ..." is its subject); '-' is stdin.
@@ -124,7 +123,7 @@ def analyze(source, model_dir, output, fmt, max_chars, batch_size, batch_chars):
     with "id"). JSON Lines are read as they come, so answers start at once however long the
     input is. An email over the limit gets its own error line and the run goes on; the exit
     status is 1 when the input holds no email or no email could be analysed."""
-    from . import readable, sizes
+    from . import readable
     from .inputs import InputError, read_emails
 
     max_chars = max_chars or sizes.MAX_TEXT_CHARS
