@@ -88,3 +88,22 @@ def test_augmented_examples_keep_every_label_true(corpus_sample, pieces):
         if out.sentence_ids[0] != ex.sentence_ids[0] and not added:
             noisy_seen += 1
     assert spliced > len(examples) * 0.5
+
+
+def test_a_sentence_alone_keeps_its_labels_and_tells_the_email_story(corpus_sample, pieces):
+    examples = prepare(corpus_sample, pieces)
+    aug = Augmenter(corpus_sample, examples, pieces, noise_share=0.0, splice_share=0.0, seed=5,
+                    solo_share=1.0)
+    rng = random.Random(2)
+    other, neutral = SENTENCE_FOCUS.index("other"), TONES.index("neutral")
+    for ex in examples[:120]:
+        out = aug(ex, rng)
+        assert len(out.sentence_ids) == 1 and out.kinds == [KIND_BODY] and out.counted == [True]
+        assert out.subject_ids == []
+        k = ex.sentence_ids.index(out.sentence_ids[0])
+        assert (out.focus[0], out.tone[0]) == (ex.focus[k], ex.tone[k])
+        story = "me_talk" if SENTENCE_FOCUS[out.focus[0]] == "me_talk" else "customer_centric"
+        assert out.email_focus == EMAIL_FOCUS.index(story)
+        if any((f != other or t != neutral) and kind == KIND_BODY
+               for f, t, kind in zip(ex.focus, ex.tone, ex.kinds)):
+            assert out.focus[0] != other or out.tone[0] != neutral  # a pitch line is chosen

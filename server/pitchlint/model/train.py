@@ -78,6 +78,9 @@ class TrainArgs:
     # plain lines from other emails spliced in beside their pressure lines.
     noise_share: float = 0.3
     splice_share: float = 0.3
+    # ...and the share read as a one-sentence email (one of its sentences alone, pitch lines
+    # first), so a sentence's own words carry its labels without the email around it.
+    solo_share: float = 0.06
 
 
 # A brief, gentle fine-tune: one pass, at about a third of the full run's learning rates, over
@@ -185,10 +188,10 @@ class Augmenter:
     emails spliced in with probability `splice_share`."""
 
     def __init__(self, records: list[dict], examples: list[Example], pieces: WordPieces,
-                 noise_share: float, splice_share: float, seed: int):
+                 noise_share: float, splice_share: float, seed: int, solo_share: float = 0.0):
         from .augment import noisy_email, plain_line_pools
 
-        self.noise_share, self.splice_share = noise_share, splice_share
+        self.noise_share, self.splice_share, self.solo_share = noise_share, splice_share, solo_share
         rng = random.Random(seed)
         if noise_share:
             texts = []
@@ -209,6 +212,8 @@ class Augmenter:
         ids = ex.sentence_ids
         if ex.noisy_ids is not None and rng.random() < self.noise_share:
             ids = ex.noisy_ids
+        if self.solo_share and rng.random() < self.solo_share:
+            return self.solo(ex, ids, rng)
         if not (self.plain and rng.random() < self.splice_share):
             return ex if ids is ex.sentence_ids else dataclasses.replace(ex, sentence_ids=ids)
         ids, focus, tone, kinds, counted = list(ids), list(ex.focus), list(ex.tone), list(ex.kinds), list(ex.counted)
@@ -227,6 +232,22 @@ class Augmenter:
                 weights.insert(p, 1.0)
         return dataclasses.replace(ex, sentence_ids=ids, focus=focus, tone=tone, kinds=kinds,
                                    counted=counted, weights=weights, noisy_ids=None)
+
+    @staticmethod
+    def solo(ex: Example, ids: list, rng: random.Random) -> Example:
+        """One sentence of the email's own text as a one-sentence email: a pitch line when there
+        is one. Its email focus is its own story (an email with no pitch is customer_centric,
+        GUIDE); its labels are its own."""
+        other, neutral = SENTENCE_FOCUS.index("other"), TONES.index("neutral")
+        body = [k for k, kind in enumerate(ex.kinds) if kind == KIND_BODY] or list(range(len(ids)))
+        pitch = [k for k in body if ex.focus[k] != other or ex.tone[k] != neutral]
+        k = rng.choice(pitch or body)
+        focus = SENTENCE_FOCUS[ex.focus[k]]
+        email_focus = EMAIL_FOCUS.index("me_talk" if focus == "me_talk" else "customer_centric")
+        return dataclasses.replace(ex, subject_ids=[], sentence_ids=[ids[k]], kinds=[KIND_BODY],
+                                   counted=[True], focus=[ex.focus[k]], tone=[ex.tone[k]],
+                                   email_focus=email_focus,
+                                   weights=[ex.weights[k]] if ex.weights else None, noisy_ids=None)
 
 
 def _sentence_weights(rec: dict, target_weight: float) -> list[float] | None:
@@ -324,11 +345,13 @@ def train(args: TrainArgs, log=print) -> dict:
     pieces = WordPieces(tokenizer_path)
     examples = prepare(train_recs, pieces)
     augment = None
-    if args.noise_share or args.splice_share:
-        augment = Augmenter(train_recs, examples, pieces, args.noise_share, args.splice_share, args.seed)
+    if args.noise_share or args.splice_share or args.solo_share:
+        augment = Augmenter(train_recs, examples, pieces, args.noise_share, args.splice_share,
+                            args.seed, args.solo_share)
         log(f"augmentation: noisy copies for {args.noise_share:.0%} of steps' emails, plain lines "
             f"spliced into {args.splice_share:.0%} ({len(augment.plain)} plain lines, "
-            f"{len(augment.asks)} plain asks to draw from)")
+            f"{len(augment.asks)} plain asks to draw from), one sentence alone for "
+            f"{args.solo_share:.0%}")
     net = PitchlintNet(NetConfig(), encoder=load_base_encoder())
     net.train()
     # The word-embedding table is most of the encoder's weights; fine-tuning it buys little on
