@@ -15,5 +15,5 @@ def test_ttl_cache_expires_and_stays_bounded():
     assert cache.get("a") is None
     cache.put("d", 4)
     assert [cache.get(k) for k in "bcd"] == [2, 3, 4]
-    cache.put("e", 5)  # full of live entries: it starts again rather than grow
-    assert cache.get("e") == 5 and len(cache._entries) <= 3
+    cache.put("e", 5)  # full of live entries: the least recently used goes, it never grows
+    assert cache.get("e") == 5 and len(cache) == 3
