@@ -13,7 +13,8 @@ def create_app(test_config: dict | None = None):
     # import this package (for `pitchlint serve`, `keys`, `admin`) and must start at once.
     from flask import Flask
 
-    from . import addins, api, config, cors, db, errors, health, limits, model, openapi, team, web
+    from . import (addins, api, config, cors, db, errors, health, limits, logs, metrics, model,
+                   openapi, team, web)
 
     instance = os.environ.get("PITCHLINT_INSTANCE_PATH") or None
     app = Flask("pitchlint", instance_path=instance, instance_relative_config=True)
@@ -27,6 +28,8 @@ def create_app(test_config: dict | None = None):
         # Outside `pitchlint serve` (which decides by the address it binds), be strict.
         app.config["REQUIRE_KEYS"] = True
 
+    logs.init_app(app)  # first: every later hook's log lines carry the request id
+    metrics.init_app(app)
     errors.init_app(app)
     db.init_app(app)
     limits.init_app(app)

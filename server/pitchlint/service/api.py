@@ -6,6 +6,7 @@ import json
 from flask import Blueprint, current_app, g, jsonify, request
 
 from ..model.runtime import AnalyzeError
+from . import metrics
 from .errors import APIError
 from .keys import authenticate
 from .model import get_analyzer
@@ -87,9 +88,17 @@ def validate_item(item) -> dict:
     return out
 
 
+def analyze_items(analyzer, items: list[dict]) -> list[dict]:
+    """The analyzer's answers to `items`, timed and counted for /metrics."""
+    with metrics.model_call(analyzer, len(items)) as seen:
+        answers = analyzer.analyze_batch(items)
+        seen["sentences"] = sum(len(a["sentences"]) for a in answers)
+    return answers
+
+
 def _analyze_one(item: dict) -> dict:
     try:
-        return get_analyzer().analyze_batch([item])[0]
+        return analyze_items(get_analyzer(), [item])[0]
     except AnalyzeError as e:
         raise APIError(400, e.code, e.message) from None
 
@@ -111,15 +120,39 @@ def keep_history(answers: list[dict], items: list[dict]) -> None:
     and tell the caller: `history.kept` and each kept sentence's `sample_id` (for feedback)."""
     from .db import session
 
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .db import discard, get_db
+
     key = g.get("api_key")
     if g.get("addin_user") is None and (key is None or key.user_id is None):
         return  # nobody's history: no database work on the analyze path
+    db = get_db()
+    if not db.available():  # it failed a moment ago: answer now rather than wait on it
+        _storage_failed(answers)
+        return
     s = session()
-    keep_history_for(s, user_for_history(s), answers, items)
+    try:
+        keep_history_for(s, user_for_history(s), answers, items)
+    except SQLAlchemyError as e:  # the analysis is still the answer; history waits for the database
+        discard(s)
+        db.failed()
+        current_app.logger.warning("team history not kept: the database is unreachable (%s)",
+                                   type(e).__name__)
+        _storage_failed(answers)
+
+
+def _storage_failed(answers: list[dict]) -> None:
+    failed = [a for a in answers if not a.get("history", {}).get("kept")]  # kept ones stay kept
+    metrics.history_writes(len(failed), failed=True)
+    for a in failed:
+        a["history"] = {"kept": False, "error": "storage_failed"}
 
 
 def keep_history_for(s, user, answers: list[dict], items: list[dict]) -> None:
     """Keep `answers` in `user`'s team history when it is on (user None: nobody's history)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from .team.history import history_on, record
 
     if user is None:
@@ -131,11 +164,15 @@ def keep_history_for(s, user, answers: list[dict], items: list[dict]) -> None:
     for a, item in zip(answers, items):
         try:
             ids = record(s, user, a, item["mode"], history_key=item.get("history_key"))
+        except SQLAlchemyError:
+            raise  # the database itself: keep_history answers storage_failed for the rest too
         except Exception:  # the analysis is still the answer; a storage failure is logged
             s.rollback()
             current_app.logger.exception("could not keep an analysis in the team's history")
+            metrics.history_writes(1, failed=True)
             a["history"] = {"kept": False, "error": "storage_failed"}
             continue
+        metrics.history_writes(1, failed=False)
         a["history"] = {"kept": True, "samples": len(ids)}
         for k, sample_id in ids.items():
             a["sentences"][k]["sample_id"] = sample_id
@@ -175,13 +212,13 @@ def analyze_batch():
                        f"limit is {limit:,} (send fewer or shorter emails per request)")
     analyzer = get_analyzer()
     try:
-        answers = analyzer.analyze_batch([item for _, _, item in good])
+        answers = analyze_items(analyzer, [item for _, _, item in good])
         for (i, ident, _), a in zip(good, answers):
             results[i] = {"id": ident, **a}
     except AnalyzeError:
         for i, ident, item in good:  # one bad item: answer each on its own
             try:
-                results[i] = {"id": ident, **analyzer.analyze_batch([item])[0]}
+                results[i] = {"id": ident, **analyze_items(analyzer, [item])[0]}
             except AnalyzeError as e:
                 results[i] = {"id": ident, "error": {"code": e.code, "message": e.message}}
     done = [(results[i], item) for i, _, item in good if "error" not in results[i]]

@@ -26,10 +26,12 @@ def register(main: click.Group) -> None:
         """Run the service on a production WSGI server (gunicorn)."""
         from .config import _bool
         from .serve import check_port, run
+        from .startup import prepare
 
         check_port(host, port)
-        # Migrate once here, so that workers starting together don't race on it.
-        _app_without_model()
+        # Model, database and secret key checked (one line and exit 1 if one can't be used), and
+        # the database migrated once here, so that workers starting together don't race on it.
+        prepare(_app_without_model)
         run(host, port, workers, threads, _bool(os.environ.get("PITCHLINT_REQUIRE_KEYS"), None),
             log=lambda m: click.echo(m, err=True))
 

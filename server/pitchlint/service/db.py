@@ -6,6 +6,7 @@ PITCHLINT_DATABASE_URL. The schema is brought to the latest migration when the a
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 from flask import current_app, g
@@ -38,13 +39,26 @@ class ApiKey(Base):
                                                 nullable=True, index=True)
 
 
+# After a failed database call, calls that can do without the database (history writes, key
+# checks of keys seen before) skip it for this long instead of each waiting on it in turn.
+OUTAGE_COOLDOWN_SECONDS = 2.0
+CONNECT_TIMEOUT_SECONDS = 3
+
+
 class Database:
     def __init__(self, url: str):
         self.url = url
-        kwargs = {"pool_pre_ping": True}
+        # hide_parameters: an error's text never carries the values (masked sentences,
+        # addresses) into a log line.
+        kwargs = {"pool_pre_ping": True, "hide_parameters": True}
         if url.startswith("sqlite"):
-            kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+            kwargs = {"hide_parameters": True,
+                      "connect_args": {"check_same_thread": False, "timeout": 30}}
+        elif url.startswith("postgresql"):
+            # libpq waits forever for an unreachable host; a request must not.
+            kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
         self.engine = create_engine(url, **kwargs)
+        self._failed_at = -1e9
         if url.startswith("sqlite"):
             @event.listens_for(self.engine, "connect")
             def _sqlite_pragmas(conn, _record):
@@ -65,9 +79,35 @@ class Database:
             command.upgrade(cfg, "head")
 
     def ping(self) -> bool:
-        with self.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            self.failed()
+            raise
         return True
+
+    def failed(self) -> None:
+        """Note a failed call: `available()` says no for a moment (a cheap circuit breaker)."""
+        self._failed_at = time.monotonic()
+
+    def available(self) -> bool:
+        """False just after a failed call: optional work skips the database for now."""
+        return time.monotonic() - self._failed_at >= OUTAGE_COOLDOWN_SECONDS
+
+
+def discard(db_session: Session) -> None:
+    """Undo a session's work after a failed call. Rolling back on a connection that died raises
+    too; then the connection is dropped instead (the pool makes a new one when the database is back)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        db_session.rollback()
+    except SQLAlchemyError:
+        try:
+            db_session.invalidate()
+        except SQLAlchemyError:
+            pass
 
 
 def database_url(app) -> str:
@@ -103,4 +143,4 @@ def init_app(app) -> None:
 
 from .team import models as _team_models  # noqa: E402,F401  (the tables live on this Base)
 
-__all__ = ["ApiKey", "Base", "Database", "get_db", "init_app", "session", "utcnow"]
+__all__ = ["ApiKey", "Base", "Database", "discard", "get_db", "init_app", "session", "utcnow"]

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+from dataclasses import dataclass
 
+from cachetools import LRUCache
 from flask import current_app, g, request
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
-from .db import ApiKey, session, utcnow
+from .db import ApiKey, discard, get_db, session, utcnow
 from .errors import APIError
 
 KEY_PREFIX = "pl_"
@@ -48,6 +52,54 @@ def keys_required() -> bool:
     return bool(current_app.config.get("REQUIRE_KEYS"))
 
 
+@dataclass(frozen=True)
+class KeyInfo:
+    """What a request needs of its API key, detached from any database session."""
+    id: int
+    name: str
+    prefix: str
+    user_id: int | None
+    revoked: bool
+
+
+def _known_keys() -> LRUCache:
+    """Keys this process has checked, by hash: used only while the database can't be reached."""
+    return current_app.extensions.setdefault("pitchlint_known_keys", LRUCache(maxsize=10_000))
+
+
+def _look_up(key_hash: str) -> KeyInfo | None:
+    """The key from the database; while it is unreachable, as this process last saw it (a key
+    revoked during an outage works until the database is back). APIError 503 for a key this
+    process has not seen, as nothing can vouch for it."""
+    db = get_db()
+    known = _known_keys()
+    if db.available():
+        try:
+            row = session().scalars(select(ApiKey).where(ApiKey.key_hash == key_hash)).first()
+            info = None if row is None else KeyInfo(row.id, row.name, row.prefix, row.user_id,
+                                                      row.revoked_at is not None)
+            now = utcnow()
+            if row is not None and (row.last_used_at is None
+                                    or (now - row.last_used_at).total_seconds() > 60):
+                row.last_used_at = now  # at most one write a minute per key
+                session().commit()
+            if info is None:
+                known.pop(key_hash, None)
+            else:
+                known[key_hash] = info
+            return info
+        except SQLAlchemyError:
+            discard(session())
+            db.failed()
+            logging.getLogger("pitchlint").warning(
+                "API keys: the database is unreachable; checking keys this process has seen")
+    if key_hash in known:
+        return known[key_hash]
+    raise APIError(503, "keys_unavailable", "this API key can't be checked right now (the "
+                   "service's database is unreachable); try again in a few seconds",
+                   {"Retry-After": "5"})
+
+
 def authenticate() -> str:
     """Check the request's key. Returns the rate-limit identity ('key:<id>' or 'ip:<addr>')."""
     header = request.headers.get("Authorization", "")
@@ -61,16 +113,12 @@ def authenticate() -> str:
     if scheme.lower() != "bearer" or not token.strip():
         raise APIError(401, "invalid_key", "the Authorization header must be 'Bearer <key>'",
                        {"WWW-Authenticate": "Bearer"})
-    row = session().scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(token.strip()))).first()
-    if row is None:
+    info = _look_up(hash_key(token.strip()))
+    if info is None:
         raise APIError(401, "invalid_key", "the API key is not known to this service",
                        {"WWW-Authenticate": "Bearer"})
-    if row.revoked_at is not None:
-        raise APIError(403, "key_revoked", f"the API key {row.prefix}… was revoked; "
+    if info.revoked:
+        raise APIError(403, "key_revoked", f"the API key {info.prefix}… was revoked; "
                        "ask for a new one")
-    now = utcnow()
-    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-        row.last_used_at = now  # at most one write a minute per key
-        session().commit()
-    g.api_key = row
-    return f"key:{row.id}"
+    g.api_key = info
+    return f"key:{info.id}"

@@ -4,6 +4,14 @@ A sliding window counts exactly the accepted requests of the last 60 seconds, so
 straddles a minute boundary cannot get twice the limit through (a fixed window lets it), and
 Retry-After says when the oldest counted request leaves the window. Refused requests are not
 counted: a client that waits as told gets in.
+
+Why not Flask-Limiter (or the `limits` package under it), which has a moving window on Redis
+and an in-memory fallback: the limit here is checked inside the API's own hook, after the key is
+authenticated (the identity is the key), for the contract's error shape and a Retry-After from
+the window; the sign-in throttle reuses the same class with other identities; and every rule is
+tested with the clock given (tests/test_limits.py), which limits' storages (wall clock, a
+background expiry thread) do not allow. The whole algorithm is the 10-line Lua script below and
+its in-memory twin.
 """
 from __future__ import annotations
 
@@ -70,6 +78,11 @@ class RedisLog:
         return bool(int(accepted)), float(oldest)
 
 
+# After Redis fails, count in the process for this long before trying Redis again, so that an
+# unreachable Redis costs one timeout every few seconds rather than one per request.
+REDIS_RETRY_SECONDS = 2.0
+
+
 class RateLimiter:
     """Counts in Redis when it is configured (shared by workers); while Redis cannot be reached,
     each process counts for itself (limits still hold per worker), and says so in the log."""
@@ -79,21 +92,37 @@ class RateLimiter:
         self.log = RedisLog(redis_url) if redis_url else MemoryLog()
         self.fallback = MemoryLog() if redis_url else None
         self._warned_at = 0.0
+        self._failed_at = -1e9
+
+    def state(self) -> str:
+        """For /readyz: where requests are counted now."""
+        if self.fallback is None:
+            return "off" if self.per_minute <= 0 else "in memory (no Redis configured)"
+        import redis
+
+        try:
+            self.log.client.ping()
+        except redis.RedisError as e:
+            self._failed_at = time.monotonic()
+            return f"per worker: Redis unreachable ({type(e).__name__})"
+        return "redis"
 
     def _hit(self, identity: str, now: float) -> tuple[bool, float]:
         if self.fallback is None:
             return self.log.hit(identity, now, self.per_minute)
         import redis
 
-        try:
-            return self.log.hit(identity, now, self.per_minute)
-        except redis.RedisError as e:
-            if time.monotonic() - self._warned_at > 60:  # at most one warning a minute
-                self._warned_at = time.monotonic()
-                logging.getLogger("pitchlint").warning(
-                    "rate limits: Redis unreachable (%s); counting in this process until it is back",
-                    type(e).__name__)
-            return self.fallback.hit(identity, now, self.per_minute)
+        if time.monotonic() - self._failed_at >= REDIS_RETRY_SECONDS:
+            try:
+                return self.log.hit(identity, now, self.per_minute)
+            except redis.RedisError as e:
+                self._failed_at = time.monotonic()
+                if time.monotonic() - self._warned_at > 60:  # at most one warning a minute
+                    self._warned_at = time.monotonic()
+                    logging.getLogger("pitchlint").warning(
+                        "rate limits: Redis unreachable (%s); counting in this process until it is back",
+                        type(e).__name__)
+        return self.fallback.hit(identity, now, self.per_minute)
 
     def check(self, identity: str, now: float | None = None) -> None:
         if self.per_minute <= 0:
@@ -101,6 +130,9 @@ class RateLimiter:
         now = time.time() if now is None else now
         accepted, oldest = self._hit(identity, now)
         if not accepted:
+            from . import metrics
+
+            metrics.rate_limited()
             retry = max(1, math.ceil(oldest + PERIOD - now))
             raise APIError(429, "rate_limited",
                            f"more than {self.per_minute} requests a minute; retry in {retry} s",

@@ -13,8 +13,12 @@ _lock = threading.Lock()
 def _load(app):
     from ..model.runtime import Analyzer
 
-    return Analyzer(app.config.get("MODEL_DIR"), cache_size=app.config["CACHE_SIZE"],
-                    threads=app.config.get("TORCH_THREADS") or None)
+    from . import metrics
+
+    an = Analyzer(app.config.get("MODEL_DIR"), cache_size=app.config["CACHE_SIZE"],
+                  threads=app.config.get("TORCH_THREADS") or None)
+    metrics.model_loaded(an)
+    return an
 
 
 def get_analyzer():

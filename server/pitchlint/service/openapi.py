@@ -181,13 +181,18 @@ SCHEMAS = {
     },
     "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
     "Ready": {"type": "object", "required": ["status", "checks"],
-              "properties": {"status": {"enum": ["ready", "not_ready"]}, "checks": {"type": "object"}}},
+              "properties": {"status": {"enum": ["ready", "degraded", "not_ready"]},
+                             "checks": {"type": "object"},
+                             "reasons": {"type": "array", "items": {"type": "string"},
+                                         "description": "why it is degraded: what still works"}}},
 }
 
 _AUTH_ERRORS = {
     "401": _error("missing or unknown API key"),
     "403": _error("revoked API key"),
     "429": _error("rate limited; see Retry-After"),
+    "503": _error("model not ready, or the key can't be checked while the database is "
+                  "unreachable (keys_unavailable; see Retry-After)"),
 }
 
 
@@ -196,6 +201,7 @@ _TEAM_ERRORS = {
     "403": _error("a key of no user, a revoked key, or not allowed for the caller's role"),
     "404": _error("no such team or sample in the caller's organisation"),
     "429": _error("rate limited; see Retry-After"),
+    "503": _error("the key can't be checked while the database is unreachable (keys_unavailable)"),
 }
 _TEAM_ID = {"name": "team_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
 _FILTERS = [
@@ -304,9 +310,12 @@ SPEC = {
                 "400": _error("invalid format or filter"), **_TEAM_ERRORS}}},
         "/healthz": {"get": {"summary": "The process is up", "operationId": "healthz", "security": [],
                              "responses": {"200": _ok("Health")}}},
-        "/readyz": {"get": {"summary": "Model loaded and database reachable", "operationId": "readyz",
+        "/readyz": {"get": {"summary": "Can it answer analyze? ready, degraded (database or Redis "
+                                       "unreachable: analyze still answers; see reasons) or not_ready "
+                                       "(no model, 503)", "operationId": "readyz",
                             "security": [],
-                            "responses": {"200": _ok("Ready"), "503": _ok("Ready", "not ready")}}},
+                            "responses": {"200": _ok("Ready", "ready or degraded"),
+                                          "503": _ok("Ready", "not ready")}}},
     },
 }
 

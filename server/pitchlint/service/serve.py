@@ -1,4 +1,4 @@
-"""`pitchlint serve`: the app on gunicorn (gthread workers), the model loaded in each worker."""
+"""`pitchlint serve`: the app on gunicorn (gevent workers), the model loaded in each worker."""
 from __future__ import annotations
 
 import errno
@@ -62,14 +62,13 @@ def run(host: str, port: int, workers: int, threads: int, require_keys: bool | N
 
     class Server(BaseApplication):
         def load_config(self):
+            from .production import gunicorn_settings
+
             bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-            # Sync workers: the model runs on each worker's main thread, where PyTorch is about
-            # 40% faster than on a request thread (measured); a worker is CPU-bound anyway.
-            worker = "sync" if threads <= 1 else "gthread"
-            for k, v in {"bind": bind, "workers": workers, "worker_class": worker,
-                         "threads": threads, "timeout": 120, "graceful_timeout": 20,
-                         "accesslog": "-", "preload_app": False}.items():
-                self.cfg.set(k, v)
+            # gevent workers (production.py says why); the model on each worker's main thread.
+            for k, v in gunicorn_settings(bind, workers, threads).items():
+                if k in self.cfg.settings:  # settings newer than the installed gunicorn are skipped
+                    self.cfg.set(k, v)
 
         def load(self):
             from . import create_app

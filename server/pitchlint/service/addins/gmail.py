@@ -20,7 +20,7 @@ import hashlib
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 
-from ..api import keep_history_for, validate_item
+from ..api import analyze_items, keep_history_for, validate_item
 from ..db import session
 from ..errors import APIError
 from ..model import get_analyzer
@@ -72,7 +72,7 @@ def _analyse(text: str, subject: str | None, mode: str) -> dict:
     """The contract answer for the sender's own text; APIError says what went wrong."""
     item = validate_item({"text": text, "subject": subject or None, "mode": mode})
     try:
-        return get_analyzer().analyze_batch([item])[0]
+        return analyze_items(get_analyzer(), [item])[0]
     except AnalyzeError as e:
         raise APIError(400, e.code, e.message) from None
 

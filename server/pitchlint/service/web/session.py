@@ -43,14 +43,17 @@ def _secret_key(app) -> str:
     else:
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_urlsafe(48))
+    from ..startup import SecretKeyError, read_secret_key
+
     for _ in range(50):  # another worker may be writing it right now
-        key = path.read_text().strip()
+        key = read_secret_key(path)
         if key:
             return key
         import time
 
         time.sleep(0.02)
-    raise RuntimeError(f"{path} is empty; delete it and restart")
+    raise SecretKeyError(f"the secret key at {path} is empty; delete it (a new one is made at "
+                         "start-up) or set PITCHLINT_SECRET_KEY")
 
 
 def init_app(app) -> None:
