@@ -53,7 +53,7 @@ def analyze_stream(analyzer, items, batch_size: int = 64, batch_chars: int | Non
     answer with "id", or {"id", "error"}. A batch holds at most `batch_size` emails and
     `batch_chars` characters (an email longer than that goes alone), so memory is bounded
     however long the input runs and answers come while it is still being read."""
-    from .model.runtime import AnalyzeError
+    from .model.errors import AnalyzeError
 
     max_chars = sizes.MAX_TEXT_CHARS if max_chars is None else max_chars
     batch_chars = sizes.MAX_TEXT_CHARS if batch_chars is None else batch_chars
@@ -242,16 +242,8 @@ def evaluate(file, model_dir, as_json, predictions):
         click.echo(json.dumps(res, indent=2))
         return
     click.echo(f"model: {analyzer.name} {analyzer.version}")
-    click.echo(f"emails: {res['emails']}  missing predictions: {res['missing']}")
-    for key in ("email_focus", "email_tone_primary", "sentence_focus", "sentence_tone"):
-        t = res[key]
-        per = "  ".join(f"{k}={v['f1']:.3f}" for k, v in t["labels"].items())
-        click.echo(f"{key:20s} macro-F1 {t['macro_f1']:.3f}  acc {t['accuracy']:.3f}  ({per})")
-    for f, v in res["email_tone_flags"].items():
-        click.echo(f"email flag {f:12s} P {v['precision']:.3f}  R {v['recall']:.3f}  F1 {v['f1']:.3f}")
-    h = res["highlight"]
-    click.echo(f"highlight            P {h['precision']:.3f}  R {h['recall']:.3f}  F1 {h['f1']:.3f}")
-    click.echo("headline " + " ".join(f"{k}={v:.3f}" for k, v in res["headline"].items()))
+    for line in scoring.table_lines(res):
+        click.echo(line)
 
 
 # --- train ---------------------------------------------------------------------------------

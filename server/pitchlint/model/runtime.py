@@ -19,6 +19,7 @@ import torch
 from ..labels import FLAGS, primary_tone
 from ..text.segment import Sentence, split
 from . import artifact
+from .errors import AnalyzeError
 from .features import (EmailInput, WordPieces, counted_sentences, encode_sentences, kind_of,
                        with_subject)
 from .network import KIND_BODY, KIND_QUOTED
@@ -31,15 +32,6 @@ MESSAGES = {
     "me_talk": "Talks about the sender, not the reader; tie it to something specific about "
                "their situation or drop it.",
 }
-
-
-class AnalyzeError(ValueError):
-    """Input the analyzer cannot answer, with a stable code for the API."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class LRUCache:

@@ -5,7 +5,8 @@ import json
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from ..model.runtime import AnalyzeError
+from .. import sizes
+from ..model.errors import AnalyzeError
 from . import metrics
 from .errors import APIError
 from .keys import authenticate
@@ -73,8 +74,8 @@ def validate_item(item) -> dict:
     subject = item.get("subject")
     if subject is not None and not isinstance(subject, str):
         raise APIError(400, "invalid_subject", f"'subject' must be a string, got {_json_type(subject)}")
-    if subject and len(subject) > 2000:
-        raise APIError(413, "subject_too_long", f"subject is {len(subject):,} characters; the limit is 2,000")
+    if subject and len(subject) > sizes.MAX_SUBJECT_CHARS:
+        raise APIError(413, "subject_too_long", sizes.too_long("subject", len(subject), sizes.MAX_SUBJECT_CHARS))
     mode = item.get("mode", "compose")
     if mode not in MODES:
         raise APIError(400, "invalid_mode", f"'mode' must be 'compose' or 'read', got {json.dumps(mode)}")

@@ -25,7 +25,7 @@ from ..db import session
 from ..errors import APIError
 from ..model import get_analyzer
 from ..ttlcache import TTLCache
-from ...model.runtime import AnalyzeError
+from ...model.errors import AnalyzeError
 from . import cards, feedback
 from .gmail_api import GmailError, gmail_service, mailbox_address, read_draft, read_message
 from .google_identity import verify_request
