@@ -41,4 +41,7 @@ def create_app(test_config: dict | None = None):
     addins.init_app(app)
     team.init_app(app)
     web.init_app(app)
+    from . import triage  # inbox triage: its pages, pushes and tables
+
+    triage.init_app(app)
     return app

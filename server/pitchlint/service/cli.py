@@ -15,6 +15,9 @@ def _app_without_model():
 
 def register(main: click.Group) -> None:
     register_team(main)
+    from .triage.cli import register as register_triage
+
+    register_triage(main)
 
     @main.command()
     @click.option("--host", default="127.0.0.1", show_default=True)

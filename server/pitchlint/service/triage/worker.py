@@ -1,0 +1,101 @@
+"""`pitchlint worker`: runs the triage jobs (RQ's SimpleWorker: jobs run in the worker's own
+process, where the model is loaded once) and, in one worker at a time, the ticker that queues
+due mailbox syncs and sweeps up lost work.
+
+Run one per core (each reads with one PyTorch thread by default). SIGTERM finishes the job in
+hand and stops; a worker killed outright loses nothing (its jobs are retried, and the sweep
+queues again what their lease no longer covers). When Redis goes away the worker waits for it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+
+import redis
+
+from . import engine
+from .queue import get_queue
+
+log = logging.getLogger("pitchlint.triage")
+
+
+class Ticker(threading.Thread):
+    """Every few seconds, in the one worker that holds the tick lock: queue a sync of every
+    mailbox due for one, and sweep."""
+
+    def __init__(self, app, seconds: float):
+        super().__init__(name="triage-ticker", daemon=True)
+        self.app = app
+        self.seconds = seconds
+        self.stopping = threading.Event()
+        self.me = f"{socket.gethostname()}:{os.getpid()}"
+        self.last_sweep = 0.0
+        # The sweep reads every unfinished message row: often enough to catch a lost job soon
+        # after its lease, not every tick.
+        self.sweep_every = max(float(seconds), min(30.0, app.config["TRIAGE_LEASE_SECONDS"] / 6))
+
+    def tick(self) -> None:
+        queue = get_queue(self.app)
+        ms = int(self.seconds * 1000 * 0.9)
+        if not queue.connection.set(f"pitchlint:{queue.queue.name}:tick", self.me, nx=True, px=max(ms, 100)):
+            return
+        for mailbox_id in engine.due_mailboxes():
+            queue.enqueue_sync(mailbox_id)
+        if time.monotonic() - self.last_sweep >= self.sweep_every:
+            self.last_sweep = time.monotonic()
+            engine.sweep(queue)
+
+    def run(self) -> None:
+        with self.app.app_context():
+            while not self.stopping.wait(self.seconds):
+                try:
+                    self.tick()
+                except redis.RedisError as e:
+                    log.warning("triage ticker: Redis unavailable (%s)", e)
+                except Exception:
+                    log.exception("triage ticker failed; trying again next tick")
+
+
+def worker_class():
+    from rq import SimpleWorker
+
+    class TriageWorker(SimpleWorker):
+        """RQ's SimpleWorker without its command channel (a Redis pub/sub thread for `rq`'s
+        stop-job and shutdown commands, which we do not use): closing that thread could hold a
+        stopping worker for its 60-second read."""
+
+        def subscribe(self):
+            pass
+
+        def unsubscribe(self):
+            pass
+
+    return TriageWorker
+
+
+def run(app, burst: bool = False, ticker: bool = True, tick_seconds: float | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    queue = get_queue(app)
+    tick = None
+    if ticker and not burst:
+        tick = Ticker(app, tick_seconds or min(5.0, float(app.config["TRIAGE_POLL_SECONDS"])))
+        tick.start()
+    with app.app_context():
+        from ..model import get_analyzer
+
+        get_analyzer()  # before the first job, not inside it
+        while True:
+            try:
+                worker = worker_class()([queue.queue], connection=queue.connection,
+                                      name=f"pitchlint-{socket.gethostname()}-{os.getpid()}-{int(time.time())}")
+                worker.work(burst=burst, with_scheduler=not burst, logging_level="WARNING",
+                            max_idle_time=None)
+                break  # stopped (SIGTERM / SIGINT) or, with burst, nothing left
+            except (redis.ConnectionError, redis.TimeoutError) as e:
+                log.warning("triage worker: Redis unavailable (%s); waiting for it", e)
+                time.sleep(2)
+    if tick is not None:
+        tick.stopping.set()
