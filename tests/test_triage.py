@@ -336,6 +336,18 @@ def test_429_is_retried_after_retry_after(tapp, fake, user):
     assert [h[3] for h in fake.hits(r"/modify\?")] == [429, 200]
 
 
+def test_a_slow_answer_is_given_up_on_and_tried_again(tapp, fake, user):
+    tapp.config["GMAIL_TIMEOUT_SECONDS"] = 2.0
+    box = fake.account(ME)
+    msg = box.deliver("tom@vendor.example", "Following up", DESPERATE)
+    mid = connect(tapp, fake, user)
+    sync(tapp, mid)
+    fake.slow(r"/messages/[^/?]+\?format=full", 6.0, times=1)
+    drain(tapp)
+    assert rows(tapp, mid)[msg].state == "labelled"
+    assert tapp.sleeps == [1.0]  # one back-off after the timeout, then the answer came
+
+
 def test_a_long_retry_after_puts_the_mailbox_off_and_loses_nothing(tapp, fake, user):
     import datetime as dt
 
