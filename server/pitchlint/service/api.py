@@ -5,15 +5,13 @@ import json
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from .. import sizes
 from ..model.errors import AnalyzeError
-from . import metrics
+from . import metrics, schemas
 from .errors import APIError
 from .keys import authenticate
 from .model import get_analyzer
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
-MODES = ("compose", "read")
 
 
 @bp.before_request
@@ -22,7 +20,18 @@ def _auth_and_limits():
         return None
     identity = authenticate()
     current_app.extensions["pitchlint_limiter"].check(identity)
+    refuse_repeated_parameters()
     return None
+
+
+def refuse_repeated_parameters() -> None:
+    """Every query parameter the API documents is one value: a repeated one is refused rather
+    than read as its first value (API fuzzing found `?page=1&page=x` answered as page 1)."""
+    for name in request.args:
+        count = len(request.args.getlist(name))
+        if count > 1:
+            raise APIError(400, "repeated_parameter", f"the query parameter {name!r} is given "
+                           f"{count} times; give it once")
 
 
 def json_body() -> dict:
@@ -45,48 +54,14 @@ def json_body() -> dict:
         raise APIError(400, "invalid_json", f"the body is not valid JSON: {e}") from None
     if not isinstance(body, dict):
         raise APIError(400, "invalid_body", f"the body must be a JSON object, got "
-                       f"{_json_type(body)}")
+                       f"{schemas.json_type(body)}")
     return body
 
 
-def _json_type(value) -> str:
-    if value is None:
-        return "null"
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
-            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
-
-
-MAX_HISTORY_KEY = 1000  # ids are hashed before they are stored; Outlook's item ids are long
-
-
 def validate_item(item) -> dict:
-    """The analyze request fields, checked; raises APIError naming the problem."""
-    if not isinstance(item, dict):
-        raise APIError(400, "invalid_item", f"each email must be a JSON object, got {_json_type(item)}")
-    if "text" not in item:
-        raise APIError(400, "missing_text", "the field 'text' is required (the email body as plain text)")
-    text = item["text"]
-    if not isinstance(text, str):
-        raise APIError(400, "invalid_text", f"'text' must be a string, got {_json_type(text)}")
-    limit = current_app.config["MAX_TEXT_CHARS"]
-    if len(text) > limit:
-        raise APIError(413, "text_too_long", f"text is {len(text):,} characters; the limit is {limit:,}")
-    subject = item.get("subject")
-    if subject is not None and not isinstance(subject, str):
-        raise APIError(400, "invalid_subject", f"'subject' must be a string, got {_json_type(subject)}")
-    if subject and len(subject) > sizes.MAX_SUBJECT_CHARS:
-        raise APIError(413, "subject_too_long", sizes.too_long("subject", len(subject), sizes.MAX_SUBJECT_CHARS))
-    mode = item.get("mode", "compose")
-    if mode not in MODES:
-        raise APIError(400, "invalid_mode", f"'mode' must be 'compose' or 'read', got {json.dumps(mode)}")
-    out = {"text": text, "subject": subject, "mode": mode}
-    history_key = item.get("history_key")
-    if history_key is not None:
-        if not isinstance(history_key, str) or not 1 <= len(history_key) <= MAX_HISTORY_KEY:
-            raise APIError(400, "invalid_history_key", f"'history_key' must be a string of 1 to "
-                           f"{MAX_HISTORY_KEY} characters (an id of the email being written or read)")
-        out["history_key"] = history_key
-    return out
+    """The analyze request fields, checked against schemas.AnalyzeRequest (the same description
+    /openapi.json gives); raises APIError naming the problem."""
+    return schemas.analyze_item(item, current_app.config["MAX_TEXT_CHARS"])
 
 
 def analyze_items(analyzer, items: list[dict]) -> list[dict]:

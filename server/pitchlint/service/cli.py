@@ -24,7 +24,8 @@ def register(main: click.Group) -> None:
     @click.option("--port", default=8350, show_default=True, type=int)
     @click.option("--workers", default=2, show_default=True, type=int, help="worker processes")
     @click.option("--threads", default=1, show_default=True, type=int,
-                  help="request threads per worker (1: sync workers, the fastest for the model)")
+                  help="request threads per worker (1: gevent workers, the model on each worker's "
+                       "main thread, the fastest; more: gthread workers)")
     def serve(host, port, workers, threads):
         """Run the service on a production WSGI server (gunicorn)."""
         from .config import _bool

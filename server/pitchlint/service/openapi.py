@@ -5,8 +5,8 @@ import html
 
 from flask import Blueprint, Response, jsonify
 
-from .. import __version__
-from .api import MAX_HISTORY_KEY
+from .. import __version__, sizes
+from .schemas import analyze_request_schema
 from .team.models import MAX_RETENTION_DAYS
 from .team.queries import MAX_MEMBER_ID, MAX_PAGE, MAX_PER_PAGE
 
@@ -21,25 +21,8 @@ def _error(desc):
 
 
 SCHEMAS = {
-    "AnalyzeRequest": {
-        "type": "object", "required": ["text"],
-        "properties": {
-            "text": {"type": "string", "minLength": 1, "maxLength": 100000, "pattern": "[^\\s\\u0000-\\u001f\\u007f-\\u009f]",
-                     "description": "the email body as plain text (not only white space or control "
-                                    "characters; the "
-                                    "default limit is 100,000 characters)"},
-            "subject": {"type": ["string", "null"], "maxLength": 2000},
-            "mode": {"type": "string", "enum": ["compose", "read"], "default": "compose"},
-            "id": {"description": "echoed back in batch answers"},
-            "history_key": {"type": ["string", "null"], "minLength": 1, "maxLength": MAX_HISTORY_KEY,
-                            "description": "the client's id of this email (a draft as it is "
-                                           "written, a message as it is read): when the team "
-                                           "keeps history, a later analysis with the same key "
-                                           "replaces the member's earlier one (flagged sentences "
-                                           "still there keep their sample_id) rather than adding "
-                                           "another; only its hash is stored"},
-        },
-    },
+    # Described once, by the model that checks every analyze request (schemas.py).
+    "AnalyzeRequest": analyze_request_schema(sizes.MAX_TEXT_CHARS),
     "Sentence": {
         "type": "object",
         "required": ["start", "end", "text", "focus", "tone", "flagged", "message"],
@@ -320,9 +303,20 @@ SPEC = {
 }
 
 
+def spec_for(config) -> dict:
+    """The document for an app: the request models' own schemas, with its configured limits."""
+    batch = dict(SCHEMAS["BatchRequest"])
+    batch["properties"] = {"emails": dict(batch["properties"]["emails"], maxItems=config["MAX_BATCH"])}
+    schemas = dict(SCHEMAS, AnalyzeRequest=analyze_request_schema(config["MAX_TEXT_CHARS"]),
+                   BatchRequest=batch)
+    return dict(SPEC, components=dict(SPEC["components"], schemas=schemas))
+
+
 @bp.get("/openapi.json")
 def openapi_json():
-    return jsonify(SPEC)
+    from flask import current_app
+
+    return jsonify(spec_for(current_app.config))
 
 
 @bp.get("/docs")
