@@ -50,6 +50,42 @@ def test_check_raw_names_each_problem(email, fragment):
     assert errors and any(fragment in e for e in errors), errors
 
 
+def _closing_email(text, focus, tone):
+    return bad(tone=[tone] if tone != "neutral" else [],
+               parts=[["Hi Dana,", "other", "neutral", "\n\n"],
+                      ["Our racking ships in two weeks.", "me_talk", "neutral", "\n\n"],
+                      [text, focus, tone, "\n"],
+                      ["Tom", "other", "neutral", ""]])
+
+
+@pytest.mark.parametrize("text,focus,tone", [
+    ("I look forward to hearing from you.", "me_talk", "neutral"),
+    ("Looking forward to your reply!", "customer_centric", "neutral"),
+    ("Awaiting your kind response.", "me_talk", "desperate"),
+    ("Hope to hear from you soon, Dana!", "me_talk", "neutral"),
+    ("> Thanks in advance.", "me_talk", "neutral"),
+    ("Thank you for your time,", "customer_centric", "neutral"),
+    ("Have a great day! 😊", "me_talk", "neutral"),
+])
+def test_a_mislabelled_plain_closing_is_refused(text, focus, tone):
+    errors = check_raw(_closing_email(text, focus, tone))
+    assert any("plain closing" in e and "GUIDE thank-you and closing rule" in e for e in errors), errors
+    assert check_raw(_closing_email(text, "other", "neutral")) == []
+
+
+@pytest.mark.parametrize("text,focus,tone", [
+    # the GUIDE's three exceptions to the thank-you and closing rule, and a plea for a reply
+    ("Thanks for the brief: 35 desks now, room for 50 within two years, near the station.",
+     "customer_centric", "neutral"),
+    ("Thank you for your interest in Acme, the #1 payroll platform.", "me_talk", "neutral"),
+    ("Thanks for requesting a demo of Acme!", "me_talk", "neutral"),
+    ("Thanks so much for bearing with me, and sorry again for the extra email.", "me_talk", "desperate"),
+    ("Really hoping to hear from you, please just reply.", "me_talk", "desperate"),
+])
+def test_guide_exceptions_to_the_closing_rule_are_accepted(text, focus, tone):
+    assert check_raw(_closing_email(text, focus, tone)) == []
+
+
 def test_near_duplicates_are_found():
     a = "We are the leading provider of cloud procurement software for mid-sized manufacturers in Europe"
     b = a + " and beyond."

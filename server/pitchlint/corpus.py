@@ -45,6 +45,44 @@ class CorpusError(ValueError):
     pass
 
 
+# GUIDE, focus hard cases: "Thank-you lines and closing pleasantries are other, neutral: thanks for
+# what the reader sent or asked, for their time, and plain requests for a reply". The check is
+# deliberately conservative: only a sentence that is, as a whole, one of these plain closings (an
+# optional quote marker in front; an optional name, "!" or emoji at the end) is caught. The GUIDE's
+# three exceptions (a thank-you that restates the reader's need, one centred on the sender's company
+# or product, one that pleads or apologises) always carry more words, so they never match.
+_REPLY = r"(?:kind |early |prompt |positive |valuable )?(?:reply|response|answer|feedback)"
+PLAIN_CLOSINGS = [re.compile(p, re.I) for p in (
+    # "I look forward to hearing from you." / "Looking forward to your reply!" / "Looking forward your reply soon!"
+    r"(?:(?:i|we)(?: am| are|'m|'re)? )?look(?:ing)? forward (?:to |for )?"
+    rf"(?:hearing (?:from you|back(?: from you)?)|your {_REPLY})(?: soon)?",
+    # "Awaiting your (kind) response." / "Awaiting for your reply."
+    rf"(?:(?:i am|we are|i'm|we're) )?awaiting (?:for )?your {_REPLY}",
+    # "Waiting for your kind reply."
+    rf"(?:(?:i am|we are|i'm|we're) )?waiting (?:for )?your {_REPLY}",
+    # "Hope to hear from you soon." / "Hope to hear back soon!"
+    r"(?:(?:i|we) )?hope to hear (?:from you|back)(?: soon)?",
+    # "Thanks in advance." / "Thank you for your time." / "Many thanks for your time and consideration."
+    r"(?:thanks|thank you|many thanks)(?: so much| very much)? in advance",
+    r"(?:thanks|thank you|many thanks)(?: so much| very much)?(?: again)? for your "
+    r"(?:time|consideration|time and consideration)",
+    # "Have a great day!" / "Have a nice weekend."
+    r"have a (?:great|good|nice|lovely|wonderful) (?:day|week|weekend|evening)",
+    # "Talk soon!"
+    r"(?:talk|speak) soon",
+)]
+_CLOSING_LEAD = re.compile(r"^(?:>+\s*)+")
+_CLOSING_TAIL = re.compile(r"(?:,?\s+[A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*)?)?[\s.!,]*"
+                           r"[\u2600-\u27bf\U0001f300-\U0001faff\ufe0f\s]*$")
+
+
+def plain_closing(text: str) -> bool:
+    """Whether the whole sentence is a plain closing or reply request (other/neutral by the GUIDE)."""
+    core = _CLOSING_LEAD.sub("", text.strip())
+    core = _CLOSING_TAIL.sub("", core)
+    return any(p.fullmatch(core) for p in PLAIN_CLOSINGS)
+
+
 def _err(where, msg):
     return f"{where}: {msg}"
 
@@ -90,6 +128,9 @@ def check_raw(email: dict, where: str = "") -> list[str]:
             errors.append(_err(pw, f"tone {ptone!r} is not one of {TONES}"))
         if ptone != "neutral" and focus == "other":
             errors.append(_err(pw, f"pressure is never 'other' (GUIDE): {text!r} is {ptone}"))
+        if (focus, ptone) != ("other", "neutral") and plain_closing(text):
+            errors.append(_err(pw, f"{text!r} is a plain closing or reply request, which is other/neutral "
+                                   f"(GUIDE thank-you and closing rule), not {focus}/{ptone}"))
         last = i == len(parts) - 1
         if last and sep != "":
             errors.append(_err(pw, "the last part's separator must be \"\""))
@@ -370,11 +411,17 @@ def build(raw_dir: Path = RAW_DIR, dev_path: Path | None = None,
     return records, problems
 
 
-def drop_paraphrases(records: list[dict], held_out_path: Path) -> tuple[list[dict], dict]:
+REAL_STYLE_DEV_FILE = ROOT / "models" / "data" / "real_style_dev.jsonl"
+
+
+def drop_paraphrases(records: list[dict], held_out_paths) -> tuple[list[dict], dict]:
     """Leave out every email that reads as a paraphrase of a held-out one (needs the model)."""
     from .model.overlap import paraphrases
 
-    flagged = paraphrases(records, load_jsonl(held_out_path))
+    if isinstance(held_out_paths, (str, Path)):
+        held_out_paths = [held_out_paths]
+    held_out = [r for p in held_out_paths for r in load_jsonl(p)]
+    flagged = paraphrases(records, held_out)
     return [r for r in records if r["id"] not in flagged], flagged
 
 
@@ -387,23 +434,34 @@ def main(argv=None) -> int:
     b.add_argument("--raw", default=str(RAW_DIR))
     b.add_argument("--out", default=str(CORPUS_FILE))
     b.add_argument("--dev", default=str(ROOT.parent / "shared" / "eval" / "dev.jsonl"))
+    b.add_argument("--held-out", action="append", default=None,
+                   help="another held-out set the corpus must not copy or paraphrase (default: "
+                        "models/data/real_style_dev.jsonl)")
     s = sub.add_parser("stats", help="counts and diversity of a GUIDE-format file")
     s.add_argument("file")
     args = ap.parse_args(argv)
     if args.cmd == "check":
         return cmd_check(args.files)
     if args.cmd == "build":
+        held_out = [Path(p) for p in (args.held_out or [REAL_STYLE_DEV_FILE])]
         records, problems = build(Path(args.raw), Path(args.dev))
+        for path in held_out:
+            if path.exists():
+                other = load_jsonl(path)
+                texts = [r["text"] for r in records]
+                for i, j, jac in near_duplicates(texts, threshold=0.2, others=[d["text"] for d in other]):
+                    problems.append(f"{records[i]['id']} overlaps held-out email {other[j]['id']} ({jac:.0%})")
         for p in problems[:200]:
             print(p)
         if problems:
             print(f"build failed: {len(problems)} problem(s); nothing written")
             return 1
-        if Path(args.dev).exists():
-            records, dropped = drop_paraphrases(records, Path(args.dev))
+        sets = [p for p in [Path(args.dev), *held_out] if p.exists()]
+        if sets:
+            records, dropped = drop_paraphrases(records, sets)
             report = Path(args.out).with_name("left_out.json")
             report.write_text(json.dumps(dropped, indent=1, ensure_ascii=False) + "\n")
-            print(f"left out {len(dropped)} emails too close to {args.dev} (see {report})")
+            print(f"left out {len(dropped)} emails too close to {', '.join(map(str, sets))} (see {report})")
         with open(args.out, "w", encoding="utf-8") as f:
             for r in records:
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
