@@ -345,6 +345,7 @@ def run(args, n_workers: int, chaos: bool, corpus, tmp: Path, db_url: str) -> di
             break
         time.sleep(0.05)
     total_time = time.time() - t0
+    timed_out = done_count() < args.messages
     workers.sample()
     workers.stop()
 
@@ -359,14 +360,15 @@ def run(args, n_workers: int, chaos: bool, corpus, tmp: Path, db_url: str) -> di
         duplicates += r.message_id in by_id
         by_id[r.message_id] = r
     inbox_ids = [m for m in kinds]
-    missing = [m for m in inbox_ids if m not in by_id or by_id[m].state not in ("labelled", "skipped", "gone")]
+    terminal = ("labelled", "skipped", "gone")
+    missing = [m for m in inbox_ids if m not in by_id or by_id[m].state not in terminal]
     pitches = [m for m in inbox_ids if kinds[m] == "pitch"]
     others = [m for m in inbox_ids if kinds[m] != "pitch"]
     twice = [m for m, n in box.modify_calls.items() if n > 1]
     label_twice = [m for m, ev in box.label_events.items() if len({l for _, l in ev}) != len(ev)]
     other_labelled = [m for m in others if box.our_labels(m)]
     pitch_labelled = [m for m in pitches if box.our_labels(m)]
-    db_mismatch = [m for m in pitches if m in by_id and sorted(box.our_labels(m)) != sorted(
+    db_mismatch = [m for m in pitches if m in by_id and by_id[m].state in terminal and sorted(box.our_labels(m)) != sorted(
         "Pitchlint/" + {"me_talk": "Me-talk", "desperate": "Desperate", "threatening": "Threatening",
                         "reader_centred": "Reader-centred"}[k] for k in (by_id[m].labels or "").split(",") if k)]
     latencies = sorted(min(t for t, _ in box.label_events[m]) - box.messages[m].received
@@ -379,7 +381,8 @@ def run(args, n_workers: int, chaos: bool, corpus, tmp: Path, db_url: str) -> di
     fake.stop()
     redis_server.stop()
     return {
-        "workers": n_workers, "chaos": chaos, "startup_s": startup, "events": events,
+        "workers": n_workers, "chaos": chaos, "timed_out": timed_out, "timeout": args.timeout,
+        "startup_s": startup, "events": events,
         "backlog": n_backlog, "backlog_s": backlog_done_at,
         "backlog_rate": n_backlog / backlog_done_at if backlog_done_at else None,
         "live": live_sent, "total_s": total_time,
@@ -409,7 +412,9 @@ def report(r: dict) -> None:
         print(f"   live: {r['live']:,} messages arriving; arrival to label p50 {r['p50']:.2f} s, "
               f"p95 {r['p95']:.2f} s (polling every second)")
     print(f"   worker RSS (peak): {r['rss_mb']:.0f} MB; worker start-up (model load) {r['startup_s']:.1f} s")
-    print(f"   recorded {r['recorded']:,} of {r['delivered']:,} messages; lost {r['missing']}; "
+    unfinished = (f"not finished when the run stopped at its {r['timeout']:.0f} s limit {r['missing']}"
+                  if r["timed_out"] else f"lost {r['missing']}")
+    print(f"   recorded {r['recorded']:,} of {r['delivered']:,} messages; {unfinished}; "
           f"recorded twice {r['duplicate_rows']}; labelled twice (a second modify call) {r['modified_twice']}; "
           f"a label added twice {r['label_added_twice']}; labels differing from the record {r['db_vs_mailbox_mismatch']}")
     print(f"   pitches {r['pitches']:,}: labelled {r['pitches_labelled']:,}, judged not worth a label "

@@ -176,6 +176,8 @@ class FakeMail:
         handler = type("Handler", (_Handler,), {"fake": self})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
+        # A client that hangs up mid-answer (a timeout, a SIGKILLed worker) is not an error here.
+        self.server.handle_error = lambda request, client_address: None
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(self.ca_bundle, key)
         self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)

@@ -95,6 +95,8 @@ def run(app, burst: bool = False, ticker: bool = True, tick_seconds: float | Non
                             max_idle_time=None)
                 break  # stopped (SIGTERM / SIGINT) or, with burst, nothing left
             except (redis.ConnectionError, redis.TimeoutError) as e:
+                if getattr(worker, "_stop_requested", False):
+                    break  # SIGTERM came while Redis was away: stop, don't wait for it
                 log.warning("triage worker: Redis unavailable (%s); waiting for it", e)
                 time.sleep(2)
     if tick is not None:
