@@ -107,3 +107,17 @@ def test_a_sentence_alone_keeps_its_labels_and_tells_the_email_story(corpus_samp
         if any((f != other or t != neutral) and kind == KIND_BODY
                for f, t, kind in zip(ex.focus, ex.tone, ex.kinds)):
             assert out.focus[0] != other or out.tone[0] != neutral  # a pitch line is chosen
+
+
+def test_real_mail_slices_weigh_more(pieces):
+    from pitchlint.model.train import weigh_real_mail
+
+    recs = [r for r in load_jsonl(CORPUS_FILE) if r["id"].split("-")[0] in ("s3", "s11")][:400]
+    examples = prepare(recs, pieces)
+    n = weigh_real_mail(examples, 1.5)
+    assert n == sum(ex.id.startswith("s11-") for ex in examples) > 0
+    for ex in examples:
+        if ex.id.startswith("s11-"):
+            assert ex.weights == [1.5] * len(ex.sentence_ids)
+        else:
+            assert ex.weights is None

@@ -81,7 +81,13 @@ class TrainArgs:
     # ...and the share read as a one-sentence email (one of its sentences alone, pitch lines
     # first), so a sentence's own words carry its labels without the email around it.
     solo_share: float = 0.06
+    # Sentence-loss weight of the slices written to real mail's traits (REAL_MAIL_SLICES): they
+    # are a fifth of the corpus but what users read.
+    real_mail_weight: float = 1.5
 
+
+# Corpus slices written from real mail's traits (models/data/REAL_MAIL.md, DATASHEET round 2).
+REAL_MAIL_SLICES = frozenset(f"s{n}" for n in range(11, 19))
 
 # A brief, gentle fine-tune: one pass, at about a third of the full run's learning rates, over
 # 800 base emails and the extra emails, each seen up to 8 times (a few minutes on 2 cores).
@@ -250,6 +256,19 @@ class Augmenter:
                                    weights=[ex.weights[k]] if ex.weights else None, noisy_ids=None)
 
 
+def weigh_real_mail(examples: list[Example], weight: float) -> int:
+    """Scale the sentence losses of the emails written from real mail's traits; returns how
+    many emails were weighted."""
+    if weight == 1.0:
+        return 0
+    n = 0
+    for ex in examples:
+        if ex.id.split("-")[0] in REAL_MAIL_SLICES:
+            ex.weights = [w * weight for w in (ex.weights or [1.0] * len(ex.sentence_ids))]
+            n += 1
+    return n
+
+
 def _sentence_weights(rec: dict, target_weight: float) -> list[float] | None:
     meta = rec.get("pitchlint")
     target = meta.get("target") if isinstance(meta, dict) else None
@@ -344,6 +363,7 @@ def train(args: TrainArgs, log=print) -> dict:
     tokenizer_path = base_encoder_dir() / "tokenizer.json"
     pieces = WordPieces(tokenizer_path)
     examples = prepare(train_recs, pieces)
+    weigh_real_mail(examples, args.real_mail_weight)
     augment = None
     if args.noise_share or args.splice_share or args.solo_share:
         augment = Augmenter(train_recs, examples, pieces, args.noise_share, args.splice_share,
