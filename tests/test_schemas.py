@@ -48,3 +48,17 @@ def test_openapi_gives_the_models_schema_with_the_configured_limits(make_app):
 def test_a_repeated_query_parameter_is_refused(client):
     resp = client.get("/v1/model?x=1&x=2")
     assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "repeated_parameter"
+
+
+def test_team_settings_are_checked_and_documented_by_one_model(client):
+    from pitchlint.service.schemas import team_settings
+
+    assert team_settings({"retention_days": 14.0}) == {"retention_days": 14}
+    for bad, code in (({"history_enabled": None}, "invalid_setting"), ({"retention_days": "14"}, "invalid_setting"),
+                      ({"colour": 1, "retention_days": 0}, "unknown_setting")):
+        with pytest.raises(APIError) as e:
+            team_settings(bad)
+        assert e.value.code == code
+    doc = client.get("/openapi.json").get_json()["components"]["schemas"]["TeamSettings"]
+    assert doc["additionalProperties"] is False
+    assert doc["properties"]["retention_days"]["maximum"] >= 365 and "default" not in doc["properties"]["history_enabled"]

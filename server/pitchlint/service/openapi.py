@@ -6,8 +6,7 @@ import html
 from flask import Blueprint, Response, jsonify
 
 from .. import __version__, sizes
-from .schemas import analyze_request_schema
-from .team.models import MAX_RETENTION_DAYS
+from .schemas import analyze_request_schema, team_settings_schema
 from .team.queries import MAX_MEMBER_ID, MAX_PAGE, MAX_PER_PAGE
 
 bp = Blueprint("docs", __name__)
@@ -67,11 +66,7 @@ SCHEMAS = {
                        "history_enabled": {"type": "boolean"},
                        "retention_days": {"type": "integer", "minimum": 1}},
     },
-    "TeamSettings": {
-        "type": "object", "additionalProperties": False,
-        "properties": {"history_enabled": {"type": "boolean"},
-                       "retention_days": {"type": "integer", "minimum": 1, "maximum": MAX_RETENTION_DAYS}},
-    },
+    "TeamSettings": team_settings_schema(),
     "Teams": {"type": "object", "required": ["teams"],
               "properties": {"teams": {"type": "array", "items": {"$ref": "#/components/schemas/Team"}}}},
     "Me": {"type": "object", "required": ["id", "email", "role", "organisation", "team"],

@@ -1,6 +1,8 @@
-"""The analyze request, described once: a pydantic model that both checks every analyze request
-(POST /v1/analyze, each email of a batch, the add-ins' analyses) and is the AnalyzeRequest
-schema of /openapi.json. Its errors become the contract's error shape, codes and messages.
+"""Request bodies described once: pydantic models that both check the requests and are their
+schemas in /openapi.json; their errors become the contract's error shape, codes and messages.
+
+- AnalyzeRequest: POST /v1/analyze, each email of a batch, the add-ins' analyses;
+- TeamSettings: PATCH /v1/teams/<id> and the settings page.
 
 Why pydantic alone rather than spectree or flask-openapi3 around it: both parse the body
 themselves (`request.get_json(silent=True) or {}`), so malformed JSON would reach the model as
@@ -13,13 +15,15 @@ Schema, is pydantic's own; the glue here is `analyze_item`.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr,
+                      ValidationError, ValidationInfo, field_validator)
 from pydantic_core import PydanticCustomError
 
 from .. import sizes
 from .errors import APIError
+from .team.models import MAX_RETENTION_DAYS
 
 MAX_SUBJECT_CHARS = sizes.MAX_SUBJECT_CHARS
 MAX_HISTORY_KEY = 1000  # ids are hashed before they are stored; Outlook's item ids are long
@@ -109,4 +113,45 @@ def analyze_request_schema(max_text_chars: int) -> dict:
     schema["properties"]["text"]["description"] = (
         f"the email body as plain text (not only white space or control characters; at most "
         f"{max_text_chars:,} characters here)")
+    return schema
+
+
+def _whole_number(value):
+    """A JSON integer as JSON Schema counts them (14 and 14.0 alike); never true or "14"."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            (isinstance(value, float) and not value.is_integer()):
+        raise PydanticCustomError("whole_number", "not a whole number")
+    return int(value)
+
+
+class TeamSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="TeamSettings")
+
+    # Either may be left out; neither may be null.
+    history_enabled: StrictBool = Field(None, description="keep members' flagged sentences (masked)")
+    retention_days: Annotated[int, BeforeValidator(_whole_number)] = Field(
+        None, ge=1, le=MAX_RETENTION_DAYS, description="days kept history is kept")
+
+
+def team_settings(body: dict) -> dict:
+    """The settings `body` changes, checked; APIError naming the problem."""
+    try:
+        settings = TeamSettings.model_validate(body)
+    except ValidationError as e:
+        errors = e.errors(include_url=False)
+        unknown = sorted(str(err["loc"][0]) for err in errors if err["type"] == "extra_forbidden")
+        if unknown:
+            raise APIError(400, "unknown_setting", f"unknown setting(s): {', '.join(unknown)}; "
+                           "a team has history_enabled and retention_days") from None
+        if errors[0]["loc"][0] == "history_enabled":
+            raise APIError(400, "invalid_setting", "'history_enabled' must be true or false") from None
+        raise APIError(400, "invalid_setting", f"'retention_days' must be a whole number from 1 "
+                       f"to {MAX_RETENTION_DAYS}") from None
+    return {name: getattr(settings, name) for name in settings.model_fields_set}
+
+
+def team_settings_schema() -> dict:
+    schema = TeamSettings.model_json_schema()
+    for prop in schema["properties"].values():
+        prop.pop("default", None)  # left out means unchanged; null is refused
     return schema

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from ..api import _auth_and_limits, json_body
 from ..db import get_db, session
 from ..errors import APIError
+from ..schemas import team_settings
 from . import access, export, feedback as feedback_mod, trends as trends_mod
 from .identity import require_key_user
 from .models import MAX_RETENTION_DAYS, Sample, Team, User
@@ -93,20 +94,9 @@ def team(team_id: int):
 
 
 def apply_settings(db_session, team: Team, body: dict) -> Team:
-    unknown = sorted(set(body) - {"history_enabled", "retention_days"})
-    if unknown:
-        raise APIError(400, "unknown_setting", f"unknown setting(s): {', '.join(unknown)}; "
-                       "a team has history_enabled and retention_days")
-    if "history_enabled" in body:
-        if not isinstance(body["history_enabled"], bool):
-            raise APIError(400, "invalid_setting", "'history_enabled' must be true or false")
-        team.history_enabled = body["history_enabled"]
-    if "retention_days" in body:
-        days = whole_number(body["retention_days"])
-        if days is None or not 1 <= days <= MAX_RETENTION_DAYS:
-            raise APIError(400, "invalid_setting", f"'retention_days' must be a whole number from 1 "
-                           f"to {MAX_RETENTION_DAYS}")
-        team.retention_days = days
+    """Change `team`'s settings as `body` says (checked by schemas.TeamSettings)."""
+    for name, value in team_settings(body).items():
+        setattr(team, name, value)
     db_session.commit()
     return team
 
