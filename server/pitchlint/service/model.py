@@ -11,12 +11,13 @@ _lock = threading.Lock()
 
 
 def _load(app):
-    from ..model.runtime import Analyzer
+    # PITCHLINT_COMPUTE=onnx: the ONNX export on ONNX Runtime (model/onnx_runtime.py).
+    from ..model.onnx_runtime import load_analyzer
 
     from . import metrics
 
-    an = Analyzer(app.config.get("MODEL_DIR"), cache_size=app.config["CACHE_SIZE"],
-                  threads=app.config.get("TORCH_THREADS") or None)
+    an = load_analyzer(app.config.get("MODEL_DIR"), cache_size=app.config["CACHE_SIZE"],
+                       threads=app.config.get("TORCH_THREADS") or None)
     metrics.model_loaded(an)
     return an
 

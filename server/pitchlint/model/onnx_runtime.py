@@ -1,0 +1,295 @@
+"""The analyzer on ONNX Runtime (`PITCHLINT_COMPUTE=onnx`): the same answers as the PyTorch
+runtime (runtime.py), from the export that `pitchlint onnx export` writes.
+
+Everything around the two graphs is the PyTorch runtime's own code: splitting, the per-sentence
+vector cache, the quoted-text alternative, thresholds and the contract's answer (OnnxAnalyzer is
+an Analyzer that replaces only how sentence vectors and probabilities are computed). Sentences
+are packed into rows of at most 256 tokens as features.encode_sentences packs them; long emails
+are read in the same windows of 64 sentences (network.context_windows), cut here, outside the
+graph, and stitched back inside it.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import artifact
+from .features import BATCH_TOKENS, CHUNK_STRIDE, MAX_CHUNK_TOKENS, PACK_TOKENS, WordPieces, pack
+from .network import CONTEXT_MARGIN, CONTEXT_WINDOW, WINDOWS_PER_CALL, chunk_token_ids, context_windows
+from .onnx_export import (CONTEXT_FILE, ENCODER_FILE, TOKENIZER_FILE, StaleExport, check_export,
+                          default_export_dir)
+from .runtime import LRUCache, Analyzer
+
+
+@dataclass
+class PackedBatch:
+    input_ids: np.ndarray      # (rows, width) int64
+    position_ids: np.ndarray
+    segment_ids: np.ndarray    # chunks numbered from 1 within a row; 0 is padding
+    spans: list = field(default_factory=list)   # (chunk index, row, start, end)
+
+
+def sentence_chunks(token_lists: list[list[int]], cls_id: int, sep_id: int):
+    """([CLS] window [SEP] per chunk, the sentence each chunk belongs to)."""
+    chunks, owner = [], []
+    for i, ids in enumerate(token_lists):
+        for c in chunk_token_ids(ids, MAX_CHUNK_TOKENS, CHUNK_STRIDE):
+            chunks.append([cls_id, *c, sep_id])
+            owner.append(i)
+    return chunks, owner
+
+
+def packed_batches(chunks: list[list[int]], pack_tokens: int = PACK_TOKENS,
+                   batch_tokens: int = BATCH_TOKENS):
+    """The encoder's inputs, laid out as features.encode_sentences lays them out."""
+    rows = pack(chunks, pack_tokens)
+    rows.sort(key=lambda r: sum(len(chunks[i]) for i in r))
+    per_batch = max(1, batch_tokens // pack_tokens)
+    for k in range(0, len(rows), per_batch):
+        group = rows[k:k + per_batch]
+        width = max(sum(len(chunks[i]) for i in r) for r in group)
+        ids = np.zeros((len(group), width), dtype=np.int64)
+        pos = np.zeros((len(group), width), dtype=np.int64)
+        seg = np.zeros((len(group), width), dtype=np.int64)
+        spans = []
+        for b, r in enumerate(group):
+            at = 0
+            for number, i in enumerate(r, 1):
+                n = len(chunks[i])
+                ids[b, at:at + n] = chunks[i]
+                pos[b, at:at + n] = np.arange(n)
+                seg[b, at:at + n] = number
+                spans.append((i, b, at, at + n))
+                at += n
+        yield PackedBatch(ids, pos, seg, spans)
+
+
+def pack_chunks(token_lists: list[list[int]], cls_id: int, sep_id: int):
+    chunks, _ = sentence_chunks(token_lists, cls_id, sep_id)
+    yield from packed_batches(chunks)
+
+
+def pooled(hidden: np.ndarray, spans: list) -> np.ndarray:
+    """Mean of each span's token vectors: (len(spans), H), in the order of `spans`."""
+    b, width, h = hidden.shape
+    flat = np.concatenate([hidden.reshape(b * width, h), np.zeros((1, h), hidden.dtype)])
+    bounds = np.empty(2 * len(spans), dtype=np.int64)
+    for k, (_, row, s, e) in enumerate(spans):
+        bounds[2 * k] = row * width + s
+        bounds[2 * k + 1] = row * width + e
+    order = np.argsort(bounds[0::2], kind="stable")
+    sorted_bounds = np.empty_like(bounds)
+    sorted_bounds[0::2] = bounds[0::2][order]
+    sorted_bounds[1::2] = bounds[1::2][order]
+    sums = np.add.reduceat(flat, sorted_bounds, axis=0)[0::2]
+    counts = (sorted_bounds[1::2] - sorted_bounds[0::2]).astype(hidden.dtype)
+    out = np.empty((len(spans), h), dtype=hidden.dtype)
+    out[order] = sums / counts[:, None]
+    return out
+
+
+def context_inputs(emails: list[tuple[np.ndarray, list[int], list[bool]]]) -> dict:
+    """The context graph's feeds for several emails of any length: (vectors (S, H), kinds,
+    counted) each. Windows as the PyTorch runtime reads them, and for every sentence the index
+    of its vector in context (in the flattened windows) from the window whose core holds it."""
+    jobs = []
+    for e, (vectors, _, _) in enumerate(emails):
+        for w in context_windows(vectors.shape[0], CONTEXT_WINDOW, CONTEXT_MARGIN):
+            jobs.append((e, *w))
+    width = max(we - ws for _, ws, we, _, _ in jobs)
+    h = emails[0][0].shape[1]
+    vec = np.zeros((len(jobs), width, h), dtype=np.float32)
+    kinds = np.zeros((len(jobs), width), dtype=np.int64)
+    positions = np.zeros((len(jobs), width), dtype=np.int64)
+    from_end = np.zeros((len(jobs), width), dtype=np.int64)
+    mask = np.zeros((len(jobs), width), dtype=bool)
+    longest = max(v.shape[0] for v, _, _ in emails)
+    stitch = np.zeros((len(emails), longest), dtype=np.int64)
+    counted = np.zeros((len(emails), longest), dtype=bool)
+    for j, (e, ws, we, cs, ce) in enumerate(jobs):
+        vectors, k, _ = emails[e]
+        n = vectors.shape[0]
+        vec[j, :we - ws] = vectors[ws:we]
+        kinds[j, :we - ws] = k[ws:we]
+        idx = np.arange(ws, we)
+        positions[j, :we - ws] = idx
+        from_end[j, :we - ws] = n - 1 - idx
+        mask[j, :we - ws] = True
+        stitch[e, cs:ce] = j * width + np.arange(cs, ce) - ws
+    for e, (vectors, _, c) in enumerate(emails):
+        counted[e, :vectors.shape[0]] = c
+    return {"vectors": vec, "kinds": kinds, "positions": positions, "from_end": from_end,
+            "window_mask": mask, "stitch": stitch, "counted": counted}
+
+
+def _softmax(x: np.ndarray, temperature: float) -> np.ndarray:
+    z = x / temperature
+    z = z - z.max(-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(-1, keepdims=True)
+
+
+def default_threads() -> int:
+    """Every core for each process: a request alone gets the whole machine. Sessions do not spin
+    while idle, so several workers share the cores instead of fighting over them."""
+    return int(os.environ.get("PITCHLINT_ONNX_THREADS") or os.cpu_count() or 1)
+
+
+def session_options(threads: int):
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    so.log_severity_level = 3
+    return so
+
+
+class OnnxModel:
+    """The two ONNX Runtime sessions of an export."""
+
+    def __init__(self, export_dir: Path, threads: int | None = None):
+        import onnxruntime as ort
+
+        self.export_dir = Path(export_dir)
+        self.threads = threads or default_threads()
+        so = session_options(self.threads)
+        providers = ["CPUExecutionProvider"]
+        self.encoder = ort.InferenceSession(str(self.export_dir / ENCODER_FILE), so, providers=providers)
+        self.context = ort.InferenceSession(str(self.export_dir / CONTEXT_FILE), so, providers=providers)
+
+    def encode(self, token_lists: list[list[int]], cls_id: int, sep_id: int, hidden_size: int) -> np.ndarray:
+        """One vector per sentence (N, H): chunks packed into rows, long sentences averaged over
+        their windows weighted by their tokens (features.encode_sentences, on ONNX Runtime)."""
+        if not token_lists:
+            return np.zeros((0, hidden_size), dtype=np.float32)
+        chunks, owner = sentence_chunks(token_lists, cls_id, sep_id)
+        chunk_vecs = np.empty((len(chunks), hidden_size), dtype=np.float32)
+        for batch in packed_batches(chunks):
+            (hidden,) = self.encoder.run(None, {"input_ids": batch.input_ids,
+                                                "position_ids": batch.position_ids,
+                                                "segment_ids": batch.segment_ids})
+            chunk_vecs[[i for i, _, _, _ in batch.spans]] = pooled(hidden, batch.spans)
+        if len(chunks) == len(token_lists):  # no sentence was long enough to be cut
+            return chunk_vecs
+        weights = np.array([len(c) - 2 for c in chunks], dtype=np.float32)
+        out = np.zeros((len(token_lists), hidden_size), dtype=np.float32)
+        den = np.zeros(len(token_lists), dtype=np.float32)
+        np.add.at(out, owner, chunk_vecs * weights[:, None])
+        np.add.at(den, owner, weights)
+        return out / den[:, None]
+
+    def logits(self, emails: list[tuple[np.ndarray, list[int], list[bool]]],
+               max_windows: int = WINDOWS_PER_CALL) -> list[dict]:
+        """Per email: sentence focus (S, 3), sentence tone (S, 3), email focus (2,) logits.
+        Emails go to the graph in groups of about `max_windows` windows (an email is never split
+        across calls), so time and memory stay linear in their length."""
+        out: list = []
+        group, windows = [], 0
+        for email in emails:
+            n = len(context_windows(email[0].shape[0], CONTEXT_WINDOW, CONTEXT_MARGIN))
+            if group and windows + n > max_windows:
+                out.extend(self._logits(group))
+                group, windows = [], 0
+            group.append(email)
+            windows += n
+        if group:
+            out.extend(self._logits(group))
+        return out
+
+    def _logits(self, emails):
+        sf, st, ef = self.context.run(None, context_inputs(emails))
+        return [{"sentence_focus": sf[e, :v.shape[0]], "sentence_tone": st[e, :v.shape[0]],
+                 "email_focus": ef[e]} for e, (v, _, _) in enumerate(emails)]
+
+
+class OnnxAnalyzer(Analyzer):
+    """Analyzer whose encoder and context layers run on ONNX Runtime (see the module's notes)."""
+
+    def __init__(self, model_dir: Path | str | None = None, cache_size: int = 20000,
+                 threads: int | None = None, export_dir: Path | str | None = None):
+        t0 = time.perf_counter()
+        self.model_dir = Path(model_dir or os.environ.get("PITCHLINT_MODEL_DIR")
+                              or artifact.DEFAULT_MODEL_DIR)
+        if not (self.model_dir / "config.json").exists():
+            raise FileNotFoundError(f"no model at {self.model_dir} (config.json missing); "
+                                    f"run `pitchlint train` or set PITCHLINT_MODEL_DIR")
+        self.export_dir = Path(export_dir or os.environ.get("PITCHLINT_ONNX_DIR")
+                               or default_export_dir(self.model_dir))
+        self.manifest = check_export(self.export_dir, self.model_dir)
+        self.config = artifact.read_config(self.model_dir)
+        self.onnx = OnnxModel(self.export_dir, threads)
+        self.compute = f"onnx-{self.manifest['encoder']['variant']}"
+        self.net = None
+        self.pieces = WordPieces(self.export_dir / TOKENIZER_FILE)
+        self.hidden_size = self.manifest["encoder"]["hidden_size"]
+        m = self.manifest
+        self.name, self.version = m["name"], m["version"]
+        self.temperature = dict(m["temperature"])
+        self.focus_labels = list(m["labels"]["sentence_focus"])
+        self.tone_labels = list(m["labels"]["sentence_tone"])
+        self.email_labels = list(m["labels"]["email_focus"])
+        thr = m["thresholds"]
+        self.focus_weights = [thr["sentence_focus"].get(l, 1.0) for l in self.focus_labels]
+        self.tone_weights = [thr["sentence_tone"].get(l, 1.0) for l in self.tone_labels]
+        self.email_threshold = thr["email_focus_me_talk"]
+        self.cache = LRUCache(cache_size)
+        self.load_seconds = time.perf_counter() - t0
+
+    def _vectors(self, texts: list[str]) -> list[torch.Tensor]:
+        out: list = [None] * len(texts)
+        todo: dict[str, list[int]] = {}
+        for i, t in enumerate(texts):
+            v = self.cache.get((self.version, t))
+            if v is None:
+                todo.setdefault(t, []).append(i)
+            else:
+                out[i] = v
+        if todo:
+            uniq = list(todo)
+            vecs = self.onnx.encode(self.pieces.ids(uniq), self.pieces.cls_id, self.pieces.sep_id,
+                                    self.hidden_size)
+            for t, v in zip(uniq, torch.from_numpy(vecs)):
+                self.cache.put((self.version, t), v)
+                for i in todo[t]:
+                    out[i] = v
+        return out
+
+    def _probabilities(self, emails):
+        inputs = [(e.vectors.numpy(), list(e.kinds), list(e.counted)) for e in emails]
+        logits = self.onnx.logits(inputs)
+        t = self.temperature
+        return ([torch.from_numpy(_softmax(l["sentence_focus"], t["sentence_focus"])) for l in logits],
+                [torch.from_numpy(_softmax(l["sentence_tone"], t["sentence_tone"])) for l in logits],
+                [torch.from_numpy(_softmax(l["email_focus"], t["email_focus"])) for l in logits])
+
+
+RUNTIMES = ("torch", "onnx")
+
+
+def wants_onnx(compute: str | None = None) -> bool:
+    return (compute or os.environ.get("PITCHLINT_COMPUTE") or "").strip().lower() == "onnx"
+
+
+def load_analyzer(model_dir=None, cache_size: int = 20000, threads: int | None = None,
+                  compute: str | None = None) -> Analyzer:
+    """The analyzer for `compute` (default PITCHLINT_COMPUTE): ONNX Runtime for "onnx", else the
+    PyTorch runtime in that arithmetic. With "onnx", `threads` is ONNX Runtime's (default: every
+    core, PITCHLINT_ONNX_THREADS)."""
+    if wants_onnx(compute):
+        return OnnxAnalyzer(model_dir, cache_size=cache_size,
+                            threads=int(os.environ["PITCHLINT_ONNX_THREADS"])
+                            if os.environ.get("PITCHLINT_ONNX_THREADS") else None)
+    return Analyzer(model_dir, cache_size=cache_size, threads=threads,
+                    compute="auto" if compute == "torch" else compute)
+
+
+__all__ = ["OnnxAnalyzer", "OnnxModel", "StaleExport", "load_analyzer", "wants_onnx"]
