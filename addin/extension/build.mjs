@@ -2,14 +2,29 @@
 // manifest), and dist/pitchlint-chrome-<version>.zip for the Chrome Web Store.
 // No bundler dependency: the ES modules under src/ are concatenated, in import order, into
 // one classic script per entry point (content scripts cannot be modules).
-import { readFileSync, writeFileSync, mkdirSync, rmSync, copyFileSync } from "node:fs";
+// The Chrome build also ships the model for on-device analysis: the ONNX export that
+// `pitchlint onnx export` writes (models/pitchlint-minilm-onnx/), checked against the hashes and
+// the extension version recorded in manifest/extension/model.json, with onnxruntime-web's
+// WebAssembly build and the tokenizer library (vendor/).
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync, mkdirSync, rmSync, copyFileSync, statSync } from "node:fs";
 import { dirname, join, resolve, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { deflateSync, deflateRawSync } from "node:zlib";
+import { deflateSync, deflateRawSync, gzipSync } from "node:zlib";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "../..");
 const MANIFEST = join(ROOT, "manifest/extension/manifest.json");
+const MODEL_LOCK = join(ROOT, "manifest/extension/model.json");
+const PACKAGE_LIMIT_BYTES = 40 * 1000 * 1000;
+// What on-device analysis needs at run time, from node_modules (package-lock.json pins them).
+const VENDOR = {
+  "vendor/ort.wasm.min.mjs": "onnxruntime-web/dist/ort.wasm.min.mjs",
+  "vendor/ort-wasm-simd-threaded.mjs": "onnxruntime-web/dist/ort-wasm-simd-threaded.mjs",
+  // gzipped (14 MB -> 4 MB); the offscreen document inflates it and hands it to onnxruntime-web
+  "vendor/ort-wasm-simd-threaded.wasm.gz": "onnxruntime-web/dist/ort-wasm-simd-threaded.wasm",
+  "vendor/tokenizers.min.mjs": "@huggingface/tokenizers/dist/tokenizers.min.mjs",
+};
 const DIST = join(HERE, "dist");
 const GECKO_ID = "pitchlint@pitchlint.dev";
 
@@ -116,12 +131,61 @@ export function firefoxManifest(chrome) {
   const m = structuredClone(chrome);
   m.background = { scripts: [chrome.background.service_worker] };
   delete m.minimum_chrome_version;
+  // No offscreen documents in Firefox: the Firefox build analyses on the service only.
+  m.permissions = m.permissions.filter((p) => p !== "offscreen");
+  delete m.content_security_policy;
+  delete m.cross_origin_embedder_policy;
+  delete m.cross_origin_opener_policy;
   m.browser_specific_settings = { gecko: { id: GECKO_ID, strict_min_version: "142.0", data_collection_permissions: { required: ["none"] } } };
   return m;
 }
 
+export function sha256(data) {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/**
+ * The model files for on-device analysis, after checking them against manifest/extension/model.json:
+ * each file's sha256, and that the extension's version is the one the lock was written for
+ * (a new model ships with a new extension version). Throws with what to run otherwise.
+ */
+export function modelFiles(manifest, lock = JSON.parse(readFileSync(MODEL_LOCK, "utf8")), root = ROOT) {
+  const dir = join(root, lock.export);
+  const redo = "run `pitchlint onnx export` (it re-exports the model in models/pitchlint-minilm, records the new hashes in manifest/extension/model.json and raises the extension's version)";
+  if (!existsSync(join(dir, "model.json"))) throw new Error(`no ONNX export at ${lock.export}: ${redo}`);
+  if (lock.extension_version !== manifest.version) {
+    throw new Error(`manifest/extension/model.json was written for extension ${lock.extension_version}, but the manifest says ${manifest.version}: a model ships with the version it was locked for; ${redo}`);
+  }
+  const out = {};
+  for (const [name, digest] of Object.entries(lock.files)) {
+    const path = join(dir, name);
+    if (!existsSync(path)) throw new Error(`${lock.export}/${name} is missing: ${redo}`);
+    const data = readFileSync(path);
+    const got = sha256(data);
+    if (got !== digest) throw new Error(`${lock.export}/${name} has sha256 ${got.slice(0, 16)}…, not the ${digest.slice(0, 16)}… that manifest/extension/model.json records: ${redo}`);
+    out[`model/${name}`] = data;
+  }
+  return out;
+}
+
+export function vendorFiles() {
+  const out = {};
+  for (const [name, from] of Object.entries(VENDOR)) {
+    const path = join(HERE, "node_modules", from);
+    if (!existsSync(path)) throw new Error(`${from} is missing from node_modules: run \`npm ci\` in addin/extension`);
+    out[name] = name.endsWith(".gz") ? gzipSync(readFileSync(path), { level: 9 }) : readFileSync(path);
+  }
+  return out;
+}
+
 export function build() {
   const manifest = JSON.parse(readFileSync(MANIFEST, "utf8"));
+  const onDevice = {
+    "offscreen.html": readFileSync(join(HERE, "src/offscreen/offscreen.html")),
+    "offscreen.js": bundle(join(HERE, "src/offscreen/offscreen.js")),
+    ...vendorFiles(),
+    ...modelFiles(manifest),
+  };
   const files = {
     "background.js": bundle(join(HERE, "src/background/service-worker.js")),
     "content.js": bundle(join(HERE, "src/content/content.js")),
@@ -135,19 +199,24 @@ export function build() {
   const out = {};
   for (const [target, m] of [["chrome", manifest], ["firefox", firefoxManifest(manifest)]]) {
     const dir = join(DIST, target);
-    const all = { "manifest.json": `${JSON.stringify(m, null, 2)}\n`, ...files };
+    const all = { "manifest.json": `${JSON.stringify(m, null, 2)}\n`, ...files, ...(target === "chrome" ? onDevice : {}) };
     for (const [name, data] of Object.entries(all)) {
       mkdirSync(dirname(join(dir, name)), { recursive: true });
       writeFileSync(join(dir, name), data);
     }
     const zipName = `pitchlint-${target}-${m.version}.zip`;
     writeFileSync(join(DIST, zipName), zip(Object.entries(all).sort(([a], [b]) => a.localeCompare(b)).map(([name, data]) => ({ name, data: Buffer.from(data) }))));
-    out[target] = { dir, zip: join(DIST, zipName) };
+    const unpacked = Object.values(all).reduce((n, data) => n + Buffer.byteLength(data), 0);
+    const packed = statSync(join(DIST, zipName)).size;
+    if (packed > PACKAGE_LIMIT_BYTES) throw new Error(`${zipName} is ${(packed / 1e6).toFixed(1)} MB; the package limit is ${PACKAGE_LIMIT_BYTES / 1e6} MB`);
+    out[target] = { dir, zip: join(DIST, zipName), unpacked, packed };
   }
   return out;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const out = build();
-  for (const [target, { dir, zip: z }] of Object.entries(out)) console.log(`${target}: ${relative(process.cwd(), dir)}  (${relative(process.cwd(), z)})`);
+  for (const [target, { dir, zip: z, unpacked, packed }] of Object.entries(out)) {
+    console.log(`${target}: ${relative(process.cwd(), dir)} (${(unpacked / 1e6).toFixed(1)} MB)  ${relative(process.cwd(), z)} (${(packed / 1e6).toFixed(1)} MB)`);
+  }
 }

@@ -4,6 +4,7 @@
 import { readDraft, flaggedSpans, rangesForSpans, relocateSpans, emailSummary } from "../lib/analysis.js";
 import { hostFor, findEditors, findReadBodies, findSendButton, findSubject, readSubjectFor } from "../lib/hosts.js";
 import { Scheduler, LruCache } from "../lib/scheduler.js";
+import { whereLabel } from "../lib/where.js";
 import { HighlightLayer, Card, Chip } from "./ui.js";
 
 const NAV_KEYS = new Set(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End", "PageUp", "PageDown"]);
@@ -31,6 +32,8 @@ const page = {
   ignored: new Set(),
   cache: new LruCache(100),
   debug: false,
+  onDevice: false,
+  prepared: false,
   metrics: { keystrokeMs: [], draws: [] },
   lastNavAt: 0,
   hoverFrame: 0,
@@ -89,6 +92,11 @@ class ComposeController {
       if (page.metrics.keystrokeMs.length > 4000) page.metrics.keystrokeMs.splice(0, 2000);
     };
     editor.addEventListener("input", this.onInput, { passive: true });
+    if (page.onDevice && !page.prepared) {
+      // The model on this device loads while the writer types, not after the first pause.
+      page.prepared = true;
+      send({ type: "prepare" });
+    }
     this.placeChip();
     this.scheduler.runSoon();
   }
@@ -134,6 +142,7 @@ class ComposeController {
     const moved = relocateSpans(spans, current.draft.fullText, now.fullText);
     this.items = rangesForSpans(document, now, moved);
     this.summary = emailSummary(data);
+    this.where = whereLabel(data);
     page.layer.set(this, this.items);
     this.state = "ok";
     this.renderChip();
@@ -165,7 +174,9 @@ class ComposeController {
       return;
     }
     const n = this.items.length;
-    this.chip.setState(n ? "flagged" : "ok", this.summary.text, { count: n, title: n ? `${n} flagged sentence${n === 1 ? "" : "s"}: click to list` : "Nothing flagged" });
+    const where = this.where || whereLabel(null);
+    const title = n ? `${n} flagged sentence${n === 1 ? "" : "s"}: click to list` : "Nothing flagged";
+    this.chip.setState(n ? "flagged" : "ok", this.summary.text + where.suffix, { count: n, title: where.title ? `${title}. ${where.title}` : title });
     this.chip.setItems(this.items);
   }
   dispose() {
@@ -208,13 +219,16 @@ class ReadController {
     const spans = flaggedSpans(data, current.draft, page.ignored);
     this.items = rangesForSpans(document, current.draft, spans);
     this.summary = emailSummary(data);
+    this.where = whereLabel(data);
     this.render();
   }
   render() {
     const n = this.items.length;
     const hint = n ? (this.shown ? " · hide" : " · show") : "";
+    const where = this.where || whereLabel(null);
+    const title = n ? `${n} sentence${n === 1 ? "" : "s"} made it so; click to ${this.shown ? "hide" : "show"} them` : "";
     this.chip.setState(n || this.summary.focus === "me-talk" || this.summary.tones[0] !== "neutral" ? "flagged" : "ok",
-      `${this.summary.text}${hint}`, { count: n, title: n ? `${n} sentence${n === 1 ? "" : "s"} made it so; click to ${this.shown ? "hide" : "show"} them` : "" });
+      `${this.summary.text}${where.suffix}${hint}`, { count: n, title: [title, where.title].filter(Boolean).join(". ") });
     this.chip.setItems(this.items);
     page.layer.set(this, this.shown ? this.items : []);
   }
@@ -293,6 +307,7 @@ async function start() {
   if (!page.host) return;
   const config = await send({ type: "config" });
   page.debug = !!(config && config.debug);
+  page.onDevice = !!(config && config.onDevice);
   for (const key of (config && config.ignored) || []) page.ignored.add(key);
   page.layer = new HighlightLayer();
   page.card = new Card(document, ignoreItem);

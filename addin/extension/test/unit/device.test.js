@@ -1,0 +1,89 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import * as ort from "onnxruntime-web";
+import { Tokenizer } from "@huggingface/tokenizers";
+import { DeviceAnalyzer, DeviceAnalyzeError, chunkTokenIds, contextWindows, packRows, round4 } from "../../src/lib/device.js";
+
+// The same model, runtime library and tokenizer the extension ships, run on Node, against the
+// Python ONNX runtime's answers (test/fixtures/device-samples.json, written by `pitchlint onnx export`).
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const lock = JSON.parse(readFileSync(here("../../../../manifest/extension/model.json"), "utf8"));
+const exportDir = here(`../../../../${lock.export}/`);
+const samples = JSON.parse(readFileSync(here("../fixtures/device-samples.json"), "utf8"));
+const SCORE_TOLERANCE = 0.01;
+
+let analyzerPromise;
+function analyzer() {
+  analyzerPromise ??= (async () => {
+    ort.env.wasm.numThreads = 1;
+    const options = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
+    const encoder = await ort.InferenceSession.create(readFileSync(exportDir + "encoder.onnx"), options);
+    const context = await ort.InferenceSession.create(readFileSync(exportDir + "context.onnx"), options);
+    const tokenizerJson = JSON.parse(readFileSync(exportDir + "tokenizer.json", "utf8"));
+    const v = tokenizerJson.model.vocab;
+    return new DeviceAnalyzer({
+      manifest: JSON.parse(readFileSync(exportDir + "model.json", "utf8")),
+      tokenizer: new Tokenizer(tokenizerJson, {}), ids: { cls: v["[CLS]"], sep: v["[SEP]"], unk: v["[UNK]"] },
+      encoder, context, Tensor: ort.Tensor,
+    });
+  })();
+  return analyzerPromise;
+}
+
+test("the samples were made from the export the extension ships", () => {
+  assert.deepEqual(samples.files, JSON.parse(readFileSync(exportDir + "model.json", "utf8")).files,
+    "run `pitchlint onnx export` (it writes the samples too)");
+});
+
+test("windows, chunks and rows are cut as the Python runtime cuts them", () => {
+  assert.deepEqual(contextWindows(5, 64, 8), [[0, 5, 0, 5]]);
+  assert.deepEqual(contextWindows(150, 64, 8), [[0, 64, 0, 56], [48, 112, 56, 104], [86, 150, 104, 150]]);
+  const ids = Array.from({ length: 300 }, (_, i) => i);
+  assert.deepEqual(chunkTokenIds(ids, 126, 96).map((c) => [c[0], c.length]), [[0, 126], [96, 126], [192, 108]]);
+  assert.deepEqual(packRows([[1, 2, 3], [1], [1, 2, 3, 4, 5], [1, 2]], 6), [[2, 1], [0, 3]]);
+  assert.equal(round4(0.123449999), 0.1234);
+  assert.equal(round4(0.98765), 0.9877);
+});
+
+test("the answers are the Python runtime's: same sentences, same labels, scores within 0.01", async () => {
+  const an = await analyzer();
+  let worst = 0;
+  for (const s of samples.samples) {
+    an.cache.clear();
+    const got = await an.analyze({ text: s.text, subject: s.subject });
+    const want = s.answer;
+    assert.deepEqual(got.model, want.model);
+    assert.equal(got.focus.label, want.focus.label, `${s.id}: email focus`);
+    assert.deepEqual(got.tone.flags, want.tone.flags, `${s.id}: email tones`);
+    assert.equal(got.tone.label, want.tone.label, `${s.id}: primary tone`);
+    assert.equal(got.sentences.length, want.sentences.length, `${s.id}: sentences`);
+    got.sentences.forEach((g, k) => {
+      const w = want.sentences[k];
+      for (const key of ["start", "end", "text", "quoted", "signature"]) assert.deepEqual(g[key], w[key], `${s.id} #${k} ${key}`);
+      assert.equal(g.focus.label, w.focus.label, `${s.id} #${k} focus`);
+      assert.equal(g.tone.label, w.tone.label, `${s.id} #${k} tone: ${JSON.stringify(g.tone.scores)} vs ${JSON.stringify(w.tone.scores)}`);
+      assert.equal(g.message, w.message, `${s.id} #${k} message`);
+      for (const axis of ["focus", "tone"]) for (const [l, v] of Object.entries(w[axis].scores)) worst = Math.max(worst, Math.abs(g[axis].scores[l] - v));
+    });
+    worst = Math.max(worst, Math.abs(got.focus.scores.me_talk - want.focus.scores.me_talk));
+  }
+  assert.ok(worst <= SCORE_TOLERANCE, `largest score difference ${worst}`);
+});
+
+test("re-analysis encodes only the sentences that changed", async () => {
+  const an = await analyzer();
+  an.cache.clear();
+  const text = "Hi Sam,\n\nWe are the leading platform. Would Thursday work for a call?\n\nBest,\nJo";
+  await an.analyze({ text });
+  const before = an.stats.encoded;
+  await an.analyze({ text: text.replace("Thursday", "Friday") });
+  assert.equal(an.stats.encoded - before, 1);
+});
+
+test("blank text is refused as the service refuses it", async () => {
+  const an = await analyzer();
+  await assert.rejects(an.analyze({ text: " \n\t " }), (e) => e instanceof DeviceAnalyzeError && e.code === "empty_text");
+  await assert.rejects(an.analyze({ text: 42 }), (e) => e instanceof DeviceAnalyzeError && e.code === "invalid_text");
+});
