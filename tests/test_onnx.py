@@ -150,3 +150,15 @@ def test_cli_check_and_evaluate_with_the_onnx_runtime():
     assert r.exit_code == 0, r.output
     assert "(onnx-w8)" in r.output and "highlight" in r.output
 
+
+
+def test_serve_refuses_a_stale_export_in_one_line(monkeypatch, tmp_path):
+    from pitchlint.service.startup import StartupError, check_onnx_export
+
+    monkeypatch.setenv("PITCHLINT_COMPUTE", "onnx")
+    check_onnx_export(artifact.DEFAULT_MODEL_DIR)
+    monkeypatch.setenv("PITCHLINT_ONNX_DIR", str(tmp_path))
+    with pytest.raises(StartupError, match="PITCHLINT_COMPUTE=onnx: no ONNX export .*pitchlint onnx export"):
+        check_onnx_export(artifact.DEFAULT_MODEL_DIR)
+    monkeypatch.setenv("PITCHLINT_COMPUTE", "bf16")
+    check_onnx_export(artifact.DEFAULT_MODEL_DIR)

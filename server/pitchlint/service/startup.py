@@ -151,7 +151,9 @@ def check(make_app) -> None:
     """StartupError naming the first thing that can't be used: model, database, secret key."""
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    check_model(model_dir(os.environ.get("PITCHLINT_MODEL_DIR") or None))
+    model = model_dir(os.environ.get("PITCHLINT_MODEL_DIR") or None)
+    check_model(model)
+    check_onnx_export(model)
     url = os.environ.get("PITCHLINT_DATABASE_URL") or None
     try:
         make_app()
@@ -163,6 +165,21 @@ def check(make_app) -> None:
         if url:
             raise StartupError(database_problem(e, url)) from None
         raise
+
+
+def check_onnx_export(model: Path) -> None:
+    """With PITCHLINT_COMPUTE=onnx: StartupError when the ONNX export is missing, damaged or made
+    from another version of the model."""
+    from ..model.onnx_runtime import wants_onnx
+
+    if not wants_onnx():
+        return
+    from ..model.onnx_export import StaleExport, check_export, default_export_dir
+
+    try:
+        check_export(os.environ.get("PITCHLINT_ONNX_DIR") or default_export_dir(model), model)
+    except StaleExport as e:
+        raise StartupError(f"PITCHLINT_COMPUTE=onnx: {e}") from None
 
 
 class SecretKeyError(RuntimeError):
