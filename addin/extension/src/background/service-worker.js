@@ -76,7 +76,7 @@ async function handle(message, sender) {
     case "deviceBenchmark": {
       // Only the extension's own pages may ask (the e2e figures), never a content script.
       if (sender.tab && !String(sender.url || "").startsWith(chrome.runtime.getURL(""))) return { ok: false, error: { kind: "bad_request", message: "not allowed" } };
-      return onDevice({ type: "benchmark", text: message.text, runs: message.runs });
+      return onDevice({ type: "benchmark", text: message.text, changed: message.changed, runs: message.runs });
     }
     case "ignore": {
       const ignored = await ignoredKeys();

@@ -68,13 +68,19 @@ async function handle(message) {
       const analyzer = await ready();
       return serially(async () => {
         const times = [];
+        const edits = [];
         for (let i = 0; i < (message.runs || 20); i++) {
           analyzer.cache.clear();
-          const t0 = performance.now();
+          let t0 = performance.now();
           await analyzer.analyze({ text: message.text });
           times.push(performance.now() - t0);
+          if (message.changed) { // as someone types: one sentence new, the others cached
+            t0 = performance.now();
+            await analyzer.analyze({ text: message.changed });
+            edits.push(performance.now() - t0);
+          }
         }
-        return { ok: true, times, model: state.info };
+        return { ok: true, times, edits, model: state.info };
       });
     }
     default:
