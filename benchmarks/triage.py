@@ -12,8 +12,9 @@ written to. `--messages` minus `--live` of them are in the inbox when the mailbo
 (the first sync's backfill: messages per second); the last `--live` arrive at `--rate` a second
 while the workers poll every second (time from arrival to label, p50 and p95).
 
-Workers are real `pitchlint worker` processes (one PyTorch thread each, the sentence cache
-off so that repeated corpus texts cost what new ones do), on their own Redis (started here,
+Workers are real `pitchlint worker` processes (cores / workers PyTorch threads each, as
+`pitchlint worker --workers N` gives them; the sentence cache off so that repeated corpus texts
+cost what new ones do), on their own Redis (started here,
 without persistence, so a restart loses the queue) and PostgreSQL (database pitchlint_bench,
 created if missing; SQLite when PostgreSQL can't be reached). The chaos run checks that every
 message is recorded exactly once, every pitch judged once, no label applied twice, and no
@@ -191,14 +192,14 @@ def fill(box, n: int, corpus: list[dict], rng: random.Random, received_from: flo
 
 
 class Workers:
-    def __init__(self, env: dict, n: int):
-        self.env, self.n = env, n
+    def __init__(self, env: dict, n: int, threads: int):
+        self.env, self.n, self.threads = env, n, threads
         self.procs: list[subprocess.Popen] = []
         self.peak_rss_mb = 0.0
         self.restarts = 0
 
     def _spawn(self):
-        return subprocess.Popen([str(Path(sys.executable).parent / "pitchlint"), "worker", "--threads", "1"],
+        return subprocess.Popen([str(Path(sys.executable).parent / "pitchlint"), "worker", "--threads", str(self.threads)],
                                 env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
 
@@ -260,7 +261,11 @@ def run(args, n_workers: int, chaos: bool, corpus, tmp: Path, db_url: str) -> di
     from pitchlint.service.triage import crypto
     from pitchlint.service.triage.models import Mailbox, TriagedMessage
 
+    from pitchlint.service.triage.worker import threads_per_worker
+
     rng = random.Random(13 + n_workers + (100 if chaos else 0))
+    threads = args.threads or threads_per_worker(n_workers)
+    load_at_start = os.getloadavg()[0]
     redis_server = Redis()
     redis_server.start()
     fake = FakeMail().start()
@@ -277,7 +282,7 @@ def run(args, n_workers: int, chaos: bool, corpus, tmp: Path, db_url: str) -> di
         "PITCHLINT_GOOGLE_CLIENT_ID": cfg["GOOGLE_CLIENT_ID"], "PITCHLINT_GOOGLE_CLIENT_SECRET": cfg["GOOGLE_CLIENT_SECRET"],
         "PITCHLINT_GOOGLE_TOKEN_URI": cfg["GOOGLE_TOKEN_URI"], "PITCHLINT_GMAIL_API_URL": cfg["GMAIL_API_URL"],
         "PITCHLINT_TRIAGE_CA_BUNDLE": cfg["TRIAGE_CA_BUNDLE"], "PITCHLINT_CACHE_SIZE": "0",
-        "PITCHLINT_TORCH_THREADS": "1", "PITCHLINT_SECRET_KEY": "bench", "PITCHLINT_INSTANCE_PATH": str(tmp),
+        "PITCHLINT_TORCH_THREADS": str(threads), "OMP_NUM_THREADS": str(threads), "PITCHLINT_SECRET_KEY": "bench", "PITCHLINT_INSTANCE_PATH": str(tmp),
         "PITCHLINT_PURGE_INTERVAL_SECONDS": "0",
     })
     for k in ("PITCHLINT_DATABASE_URL", "PITCHLINT_REDIS_URL", "PITCHLINT_TRIAGE_KEY"):
@@ -290,7 +295,7 @@ def run(args, n_workers: int, chaos: bool, corpus, tmp: Path, db_url: str) -> di
     n_backlog = args.messages - args.live
     fill(box, n_backlog, corpus, rng, time.time() - 5 * 86400, kinds)
 
-    workers = Workers(env, n_workers)
+    workers = Workers(env, n_workers, threads)
     workers.start()
     startup = wait_ready(redis_server.url, queue, n_workers)
     with app.app_context(), get_db().sessions() as s:
@@ -381,7 +386,8 @@ def run(args, n_workers: int, chaos: bool, corpus, tmp: Path, db_url: str) -> di
     fake.stop()
     redis_server.stop()
     return {
-        "workers": n_workers, "chaos": chaos, "timed_out": timed_out, "timeout": args.timeout,
+        "workers": n_workers, "threads": threads, "chaos": chaos,
+        "load": (load_at_start, os.getloadavg()[0]), "timed_out": timed_out, "timeout": args.timeout,
         "startup_s": startup, "events": events,
         "backlog": n_backlog, "backlog_s": backlog_done_at,
         "backlog_rate": n_backlog / backlog_done_at if backlog_done_at else None,
@@ -399,9 +405,11 @@ def run(args, n_workers: int, chaos: bool, corpus, tmp: Path, db_url: str) -> di
 
 
 def report(r: dict) -> None:
-    title = f"{r['workers']} worker{'s' if r['workers'] > 1 else ''}" + (
+    title = f"{r['workers']} worker{'s' if r['workers'] > 1 else ''} of {r['threads']} PyTorch " \
+            f"thread{'s' if r['threads'] > 1 else ''}" + (
         f", {r['restarts']} SIGKILLs and a Redis restart" if r["chaos"] else "")
     print(f"\n== {title} ==")
+    print(f"   1-minute load average {r['load'][0]:.1f} at the start, {r['load'][1]:.1f} at the end")
     for e in r["events"]:
         print(f"   {e}")
     if r["backlog_rate"]:
@@ -431,6 +439,7 @@ def main():
     ap.add_argument("--batch", type=int, default=32, help="messages per job")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per run at most")
     ap.add_argument("--runs", default="1,2,chaos", help="which runs: 1, 2, chaos")
+    ap.add_argument("--threads", type=int, default=0, help="PyTorch threads per worker (default: cores / workers)")
     ap.add_argument("--database-url", default=None)
     args = ap.parse_args()
     if not shutil.which("redis-server"):

@@ -5,7 +5,8 @@ Microsoft. Used by tests/test_triage.py and benchmarks/triage.py.
 
     Google    /google/auth, /google/token (authorization code with PKCE, refresh tokens)
     Gmail     /gmail/v1/users/me/{profile, labels, messages, messages/ID, messages/ID/modify,
-              messages/ID/attachments/AID, threads/ID, history, watch}
+              messages/ID/attachments/AID, threads/ID, history, watch}; /batch/gmail/v1 (batch
+              requests: each request of a batch answered as if it came alone)
     Microsoft /{tenant}/v2.0/.well-known/openid-configuration, /{tenant}/oauth2/v2.0/authorize
               and /token (what msal asks)
     Graph     /graph/v1.0/me, /me/mailFolders/inbox/messages/delta, /me/messages/ID (GET,
@@ -168,7 +169,9 @@ class FakeMail:
         self.codes: dict[str, dict] = {}
         self.delta_rounds: dict[str, tuple[list[str], int]] = {}
         self.faults: list[dict] = []
-        self.requests: list[tuple[float, str, str, int]] = []   # (time, method, path, status)
+        # (time, method, path, status) of every request, each of a batch's requests too
+        self.requests: list[tuple[float, str, str, int]] = []
+        self.http_requests: list[tuple[float, str, str, int]] = []   # what came over HTTP
         self.record_requests = True
         self.next_consent = {"google": None, "microsoft": None}  # address a sign-in consents as
         self._dir = tempfile.TemporaryDirectory(prefix="pitchlint-fakemail-")
@@ -272,6 +275,9 @@ class FakeMail:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # An answer goes out as two writes (headers, then body): with Nagle's algorithm on, the body
+    # waits for the client's delayed ACK of the headers, 40 ms a request, as no real server does.
+    disable_nagle_algorithm = True
     fake: FakeMail
 
     def log_message(self, *args):  # quiet
@@ -295,6 +301,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
         if self.fake.record_requests:
             self.fake.requests.append((time.time(), self.command, self.path, status))
+            self.fake.http_requests.append((time.time(), self.command, self.path, status))
 
     def _error(self, status: int, message: str, reason: str = "failed", headers=None):
         self._send(status, {"error": {"code": status, "message": message,
@@ -347,6 +354,8 @@ class _Handler(BaseHTTPRequestHandler):
         path, query = parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()}
         self.query_lists = parse_qs(parts.query)
         try:
+            if path == "/batch/gmail/v1" and method == "POST":
+                return self._gmail_batch()
             if path.startswith("/google/"):
                 return self._google(method, path, query)
             if path.startswith("/gmail/v1/users/me"):
@@ -358,6 +367,48 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404, f"no such endpoint {path}")
         except BrokenPipeError:
             pass
+
+    # --- Gmail's batch requests -------------------------------------------------------------
+
+    def _gmail_batch(self):
+        """POST /batch/gmail/v1: a multipart/mixed body of application/http requests, each
+        answered as if it came alone (its own Authorization, faults, 404s), in one
+        multipart/mixed answer whose parts carry Content-ID <response-ID>."""
+        import email.parser
+        from http import HTTPStatus
+
+        ctype = self.headers.get("Content-Type", "")
+        outer = email.parser.BytesParser().parsebytes(
+            b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + self._body())
+        if not outer.is_multipart():
+            return self._error(400, "a batch request is multipart/mixed", "badRequest")
+        boundary = "batch_" + secrets.token_hex(12)
+        out = []
+        for part in outer.get_payload():
+            raw = part.get_payload(decode=False)
+            request_line, _, rest = raw.partition("\n")
+            sub_method, target, _ = request_line.strip().split(" ", 2)
+            inner = email.parser.Parser().parsestr(rest)
+            body = inner.get_payload()
+            sub = _SubRequest(self.fake, sub_method, target, inner,
+                              body.encode() if isinstance(body, str) and inner.get("Content-Length") else b"")
+            sub._route(sub_method)
+            status, data, sub_type, sub_headers = sub.answer
+            lines = [f"--{boundary}", "Content-Type: application/http",
+                     f"Content-ID: <response-{(part.get('Content-ID') or '').strip('<>')}>", "",
+                     f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", f"Content-Type: {sub_type}",
+                     f"Content-Length: {len(data)}"]
+            lines += [f"{k}: {v}" for k, v in (sub_headers or {}).items()]
+            out.append("\r\n".join(lines) + "\r\n\r\n" + data.decode() + "\r\n")
+        data = ("".join(out) + f"--{boundary}--\r\n").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", f"multipart/mixed; boundary={boundary}")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        if self.fake.record_requests:
+            self.fake.requests.append((time.time(), "POST", self.path, 200))
+            self.fake.http_requests.append((time.time(), "POST", self.path, 200))
 
     # --- Google ----------------------------------------------------------------------------
 
@@ -691,3 +742,29 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(200, self._graph_message(box, msg))
             return self._send(200, self._graph_message(box, msg))
         self._send(404, {"error": {"code": "NotFound", "message": f"no such Graph endpoint {path}"}})
+
+
+class _SubRequest(_Handler):
+    """One request of a batch, answered by the same routes as a request of its own; its answer
+    is kept (status, body, content type, headers) instead of written to a socket."""
+
+    def __init__(self, fake: FakeMail, method: str, target: str, headers, body: bytes):
+        import io
+
+        self.fake = fake
+        self.command = method
+        self.path = target
+        self.headers = headers
+        self.rfile = io.BytesIO(body)
+        self.answer = (500, b"", "application/json", None)
+
+    def _send(self, status: int, body=None, headers: dict | None = None, text: str | None = None):
+        if text is not None:
+            data, ctype = text.encode(), "text/plain"
+        elif body is None:
+            data, ctype = b"", "application/json"
+        else:
+            data, ctype = json.dumps(body).encode(), "application/json; charset=UTF-8"
+        self.answer = (status, data, ctype, headers)
+        if self.fake.record_requests:
+            self.fake.requests.append((time.time(), self.command, self.path, status))

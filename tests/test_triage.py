@@ -322,6 +322,31 @@ def test_jobs_lost_with_redis_are_queued_again(tapp, fake, user):
     assert box.modify_calls == {m: 1 for m in msgs}
 
 
+def test_a_job_asks_gmail_in_three_batch_requests(tapp, fake, user):
+    """A job of four messages: their messages.get, then the rules' threads.get and sent-mail
+    lookups, then their messages.modify, each set in one batch request."""
+    box = fake.account(ME)
+    started = box.send("ops@customer.example", "Renewal")
+    msgs = [box.deliver("tom@vendor.example", "Following up", DESPERATE),
+            box.deliver("rep@saas.example", "Our platform", ME_TALK),
+            box.deliver("closer@deals.example", "Last chance", THREAT),
+            box.deliver("ops@customer.example", "Re: Renewal", COLLEAGUE, reply_to=started)]
+    mid = connect(tapp, fake, user)
+    sync(tapp, mid)
+    before, calls = len(fake.http_requests), len(fake.requests)
+    drain(tapp)
+    assert [(m, p) for _, m, p, _ in fake.http_requests[before:]] == [("POST", "/batch/gmail/v1")] * 3
+    inside = [p.split("?")[0] for _, _, p, _ in fake.requests[calls:] if not p.startswith("/batch/")]
+    assert sorted(inside) == sorted(
+        [f"/gmail/v1/users/me/messages/{m}" for m in msgs]                      # one batch
+        + [f"/gmail/v1/users/me/threads/{box.messages[msgs[3]].thread_id}"]      # the next
+        + ["/gmail/v1/users/me/messages"] * 4                                    # (in:sent to:...)
+        + [f"/gmail/v1/users/me/messages/{m}/modify" for m in msgs[:3]])         # the last
+    got = rows(tapp, mid)
+    assert [got[m].state for m in msgs] == ["labelled"] * 3 + ["skipped"]
+    assert got[msgs[3]].reason == "your_thread"
+
+
 def test_429_is_retried_after_retry_after(tapp, fake, user):
     box = fake.account(ME)
     msg = box.deliver("tom@vendor.example", "Following up", DESPERATE)

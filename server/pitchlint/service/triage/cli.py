@@ -61,20 +61,31 @@ def status_lines(app) -> list[str]:
 def register(main: click.Group) -> None:
     @main.command()
     @click.option("--burst", is_flag=True, help="run the jobs waiting now, then stop")
-    @click.option("--threads", default=1, show_default=True, type=int,
-                  help="PyTorch threads (run one worker per core)")
-    def worker(burst, threads):
-        """Run inbox triage jobs from the queue (Redis at PITCHLINT_REDIS_URL)."""
+    @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+                  help="worker processes on this machine (one per core is right for most)")
+    @click.option("--threads", default=None, type=click.IntRange(1, 256),
+                  help="PyTorch threads per worker  [default: PITCHLINT_TORCH_THREADS, else cores / workers]")
+    def worker(burst, workers, threads):
+        """Run inbox triage jobs from the queue (Redis at PITCHLINT_REDIS_URL).
+
+        Run one `pitchlint worker` per machine, with --workers for its cores: each worker process
+        reads with cores / workers PyTorch threads, so that together they use every core once
+        (two workers of two threads each on two cores wait on each other)."""
         from . import worker as worker_mod
         from .queue import QueueUnavailable, get_queue
 
-        os.environ.setdefault("PITCHLINT_TORCH_THREADS", str(threads))
+        threads = threads or int(os.environ.get("PITCHLINT_TORCH_THREADS") or 0) or \
+            worker_mod.threads_per_worker(workers)
+        os.environ["PITCHLINT_TORCH_THREADS"] = str(threads)
+        if workers > 1:
+            raise SystemExit(worker_mod.supervise(workers, threads, burst))
         app = _app(load_model=True, threads=threads)
         try:
             queue = get_queue(app)
         except QueueUnavailable as e:
             raise click.ClickException(f"{e}; e.g. PITCHLINT_REDIS_URL=redis://127.0.0.1:6379/0") from None
-        click.echo(f"pitchlint worker: jobs from {queue.queue.name} on {app.config['REDIS_URL']}", err=True)
+        click.echo(f"pitchlint worker: jobs from {queue.queue.name} on {app.config['REDIS_URL']} "
+                   f"({threads} PyTorch thread{'s' if threads > 1 else ''})", err=True)
         worker_mod.run(app, burst=burst)
 
     @main.group()

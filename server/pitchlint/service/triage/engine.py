@@ -9,6 +9,7 @@ Redis leaves rows that the sweep queues again once their lease has passed or the
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -192,19 +193,52 @@ def _claim(s, mailbox_id: int, ids: list[str], job_id: str) -> list[str]:
     return [(m, a) for m, a in rows]
 
 
-def _finish(s, mailbox_id: int, message_id: str, job_id: str, state: str, *, labels=None,
-            reason=None, model_version=None, received_at=None) -> bool:
-    """Record a message's outcome, if this job still holds it (one that lost its lease to a
-    newer job leaves the outcome to that job)."""
-    n = s.execute(
+def _renew(s, mailbox_id: int, ids: list[str], job_id: str) -> set[str]:
+    """A fresh lease on the messages this job still holds (before it labels them: a job slowed
+    down past its lease labels nothing that another job has taken over). Returns those ids."""
+    if not ids:
+        return set()
+    lease = utcnow() + dt.timedelta(seconds=current_app.config["TRIAGE_LEASE_SECONDS"])
+    held = set(s.execute(
         update(TriagedMessage)
-        .where(TriagedMessage.mailbox_id == mailbox_id, TriagedMessage.message_id == message_id,
+        .where(TriagedMessage.mailbox_id == mailbox_id, TriagedMessage.message_id.in_(ids),
                TriagedMessage.job_id == job_id, TriagedMessage.state == WORKING)
-        .values(state=state, labels=",".join(labels) if labels else None, reason=reason,
-                model_version=model_version, received_at=received_at, done_at=utcnow(),
-                lease_until=None)).rowcount
+        .values(lease_until=lease)
+        .returning(TriagedMessage.message_id)).scalars())
     s.commit()
-    return bool(n)
+    return held
+
+
+def _outcome(state: str, *, labels=None, reason=None, model_version=None, received_at=None) -> dict:
+    return {"b_state": state, "b_labels": ",".join(labels) if labels else None, "b_reason": reason,
+            "b_version": model_version, "b_received": received_at}
+
+
+_FINISH = None
+
+
+def _finish_all(s, mailbox_id: int, job_id: str, outcomes: dict[str, dict]) -> None:
+    """Record the messages' outcomes, in one statement and one commit, for the messages this job
+    still holds (one that lost its lease to a newer job leaves the outcome to that job)."""
+    global _FINISH
+    if not outcomes:
+        return
+    if _FINISH is None:
+        from sqlalchemy import bindparam
+
+        _FINISH = (update(TriagedMessage.__table__)
+                   .where(TriagedMessage.__table__.c.mailbox_id == bindparam("b_mailbox"),
+                          TriagedMessage.__table__.c.message_id == bindparam("b_message"),
+                          TriagedMessage.__table__.c.job_id == bindparam("b_job"),
+                          TriagedMessage.__table__.c.state == WORKING)
+                   .values(state=bindparam("b_state"), labels=bindparam("b_labels"),
+                           reason=bindparam("b_reason"), model_version=bindparam("b_version"),
+                           received_at=bindparam("b_received"), done_at=bindparam("b_done"),
+                           lease_until=None))
+    now = utcnow()
+    s.connection().execute(_FINISH, [{"b_mailbox": mailbox_id, "b_message": m, "b_job": job_id,
+                                      "b_done": now, **o} for m, o in outcomes.items()])
+    s.commit()
 
 
 def _release(s, mailbox_id: int, ids: list[str], job_id: str) -> None:
@@ -218,9 +252,13 @@ def _release(s, mailbox_id: int, ids: list[str], job_id: str) -> None:
 
 
 def triage_batch(mailbox_id: int, ids: list[str], job_id: str) -> dict:
-    """Read, judge and label the messages `ids` of a mailbox. Returns counts (for logs)."""
-    from ..model import get_analyzer
+    """Read, judge and label the messages `ids` of a mailbox. Returns counts (for logs).
 
+    The provider is asked in three batches whatever the number of messages (the messages; the
+    threads and senders the rules need; the labels), the model reads all the job's messages at
+    once, and the outcomes are written in one commit at the end. A job that fails or dies on the
+    way loses nothing: what it did not record is done again by the next job, which finds any
+    label it had applied already there and does not apply it again."""
     counts = {"labelled": 0, "skipped": 0, "gone": 0, "not_claimed": 0}
     with get_db().sessions() as s:
         mb = s.get(Mailbox, mailbox_id)
@@ -228,83 +266,107 @@ def triage_batch(mailbox_id: int, ids: list[str], job_id: str) -> dict:
             return counts
         claimed = _claim(s, mailbox_id, ids, job_id)
         counts["not_claimed"] = len(ids) - len(claimed)
-        pending = [m for m, _ in claimed]
+        outcomes: dict[str, dict] = {}
         try:
             for m, attempts in claimed:
                 if attempts > MAX_ATTEMPTS:
-                    _finish(s, mailbox_id, m, job_id, SKIPPED, reason="error")
-                    pending.remove(m)
-                    counts["skipped"] += 1
-            client = client_for(mb)
-            chosen = mb.chosen_labels
-            to_read: list[Incoming] = []
-            for m in list(pending):
-                try:
-                    msg = client.get(m, mb.label_ids or {}, mb.address)
-                    reason = _reason(client, mb, msg)
-                except MessageGone:
-                    _finish(s, mailbox_id, m, job_id, GONE, reason="deleted")
-                    pending.remove(m)
-                    counts["gone"] += 1
-                    continue
-                if reason:
-                    _finish(s, mailbox_id, m, job_id, SKIPPED, reason=reason, received_at=msg.received_at)
-                    pending.remove(m)
-                    counts["skipped"] += 1
-                else:
-                    to_read.append(msg)
-            if to_read:
-                analyzer = get_analyzer()
-                for msg, answer in zip(to_read, _analyse(analyzer, to_read)):
-                    version = analyzer.version
-                    if isinstance(answer, str):
-                        _finish(s, mailbox_id, msg.id, job_id, SKIPPED, reason=answer,
-                                model_version=version, received_at=msg.received_at)
-                        counts["skipped"] += 1
-                    else:
-                        keys = labels_for(answer, chosen, mb.min_confidence)
-                        if not keys:
-                            _finish(s, mailbox_id, msg.id, job_id, SKIPPED, reason="not_flagged",
-                                    model_version=version, received_at=msg.received_at)
-                            counts["skipped"] += 1
-                        else:
-                            missing = [k for k in keys if k not in msg.applied]
-                            try:
-                                if missing:  # a second run after a lost job finds them there already
-                                    _apply(s, client, mb, msg, missing)
-                            except MessageGone:
-                                _finish(s, mailbox_id, msg.id, job_id, GONE, reason="deleted")
-                                counts["gone"] += 1
-                            else:
-                                _finish(s, mailbox_id, msg.id, job_id, LABELLED, labels=keys,
-                                        model_version=version, received_at=msg.received_at)
-                                counts["labelled"] += 1
-                    pending.remove(msg.id)
+                    outcomes[m] = _outcome(SKIPPED, reason="error")
+            todo = [m for m, _ in claimed if m not in outcomes]
+            if todo:
+                _triage(s, mb, todo, job_id, outcomes)
         except (ProviderError, crypto.TokenKeyError) as e:
             s.rollback()
-            _release(s, mailbox_id, pending, job_id)
+            _finish_all(s, mailbox_id, job_id, outcomes)
+            _release(s, mailbox_id, [m for m, _ in claimed if m not in outcomes], job_id)
             mb = s.get(Mailbox, mailbox_id)
             if mb is not None:
                 _note_problem(s, mb, e)
-        except BaseException:
+        except BaseException:  # a job timeout, a stop: keep what is done, give back the rest
             s.rollback()
-            _release(s, mailbox_id, pending, job_id)
+            with contextlib.suppress(Exception):
+                _finish_all(s, mailbox_id, job_id, outcomes)
+                _release(s, mailbox_id, [m for m, _ in claimed if m not in outcomes], job_id)
             raise
+        else:
+            _finish_all(s, mailbox_id, job_id, outcomes)
+    for o in outcomes.values():
+        counts[{LABELLED: "labelled", SKIPPED: "skipped", GONE: "gone"}[o["b_state"]]] += 1
     return counts
 
 
-def _reason(client, mb: Mailbox, msg: Incoming) -> str | None:
-    reason = cheap_reason(msg, mb.address, mb.label_own_domain)
-    if reason:
-        return reason
-    if msg.is_reply and msg.thread_id and client.user_in_thread(msg):
-        return "your_thread"
-    key = (mb.id, mb.address, hashlib.sha256(msg.sender.encode()).hexdigest())
-    known = _senders.get(key)
-    if known is None:
-        known = client.wrote_to(msg.sender)
-        _senders.put(key, known)
-    return "known_sender" if known else None
+def _triage(s, mb: Mailbox, ids: list[str], job_id: str, outcomes: dict[str, dict]) -> None:
+    from ..model import get_analyzer
+
+    client = client_for(mb)
+    got = client.get_many(ids, mb.label_ids or {}, mb.address)
+    candidates: list[Incoming] = []
+    for m in ids:
+        msg = got.get(m)
+        if msg is None:
+            outcomes[m] = _outcome(GONE, reason="deleted")
+            continue
+        reason = cheap_reason(msg, mb.address, mb.label_own_domain)
+        if reason:
+            outcomes[m] = _outcome(SKIPPED, reason=reason, received_at=msg.received_at)
+        else:
+            candidates.append(msg)
+    to_read = []
+    for msg, reason in zip(candidates, _reasons(client, mb, candidates)):
+        if reason == "deleted":
+            outcomes[msg.id] = _outcome(GONE, reason="deleted")
+        elif reason:
+            outcomes[msg.id] = _outcome(SKIPPED, reason=reason, received_at=msg.received_at)
+        else:
+            to_read.append(msg)
+    if not to_read:
+        return
+    analyzer = get_analyzer()
+    version = analyzer.version
+    to_label: list[tuple[Incoming, list[str]]] = []
+    for msg, answer in zip(to_read, _analyse(analyzer, to_read)):
+        if isinstance(answer, str):
+            outcomes[msg.id] = _outcome(SKIPPED, reason=answer, model_version=version, received_at=msg.received_at)
+            continue
+        keys = labels_for(answer, mb.chosen_labels, mb.min_confidence)
+        if not keys:
+            outcomes[msg.id] = _outcome(SKIPPED, reason="not_flagged", model_version=version,
+                                        received_at=msg.received_at)
+        else:
+            to_label.append((msg, keys))
+    if not to_label:
+        return
+    held = _renew(s, mb.id, [msg.id for msg, _ in to_label], job_id)
+    to_label = [(msg, keys) for msg, keys in to_label if msg.id in held]
+    # A second run after a lost job finds a label it applied already there, and applies only
+    # what is missing.
+    gone = _apply_many(s, client, mb, [(msg, [k for k in keys if k not in msg.applied])
+                                       for msg, keys in to_label])
+    for msg, keys in to_label:
+        if msg.id in gone:
+            outcomes[msg.id] = _outcome(GONE, reason="deleted")
+        else:
+            outcomes[msg.id] = _outcome(LABELLED, labels=keys, model_version=version, received_at=msg.received_at)
+
+
+def _reasons(client, mb: Mailbox, messages: list[Incoming]) -> list[str | None]:
+    """Per message, the rules' reason to skip it that needs the provider: in a thread the user
+    wrote in, from someone the user has written to (asked once an hour per sender), or gone.
+    All the questions a job has go to the provider at once."""
+    keys = {msg.id: (mb.id, mb.address, hashlib.sha256(msg.sender.encode()).hexdigest()) for msg in messages}
+    known = {msg.id: _senders.get(keys[msg.id]) for msg in messages}
+    ask_threads = [msg for msg in messages if msg.is_reply and msg.thread_id]
+    ask_senders = list(dict.fromkeys(msg.sender for msg in messages if known[msg.id] is None))
+    threads, wrote = client.lookups(ask_threads, ask_senders) if ask_threads or ask_senders else ({}, {})
+    for msg in messages:
+        if known[msg.id] is None and msg.sender in wrote:
+            known[msg.id] = wrote[msg.sender]
+            _senders.put(keys[msg.id], wrote[msg.sender])
+    out = []
+    for msg in messages:
+        in_thread = threads.get(msg.id, False)
+        out.append("deleted" if in_thread is None else "your_thread" if in_thread else
+                   "known_sender" if known[msg.id] else None)
+    return out
 
 
 def _analyse(analyzer, messages: list[Incoming]) -> list:
@@ -339,15 +401,26 @@ def _analyse(analyzer, messages: list[Incoming]) -> list:
     return out
 
 
-def _apply(s, client, mb: Mailbox, msg: Incoming, keys: list[str]) -> None:
-    try:
-        client.apply(msg, keys, mb.label_ids)
-    except (MessageGone, GrantRevoked, Throttled):
-        raise
-    except ProviderError:  # the user deleted one of our labels: make them again, once
+def _apply_many(s, client, mb: Mailbox, items: list[tuple[Incoming, list[str]]]) -> set[str]:
+    """Apply the labels; returns the ids of the messages found gone. A label the user deleted
+    is made again, once, and the messages that wanted it are labelled after."""
+    items = [(msg, keys) for msg, keys in items if keys]
+    if not items:
+        return set()
+    results = client.apply_many(items, mb.label_ids or {})
+    redo = [(msg, keys) for msg, keys in items
+            if results.get(msg.id) is not None and not isinstance(results[msg.id], MessageGone)]
+    if redo:
         mb.label_ids = client.labels(None)
         s.commit()
-        client.apply(msg, keys, mb.label_ids)
+        results.update(client.apply_many(redo, mb.label_ids))
+    gone = set()
+    for msg_id, error in results.items():
+        if isinstance(error, MessageGone):
+            gone.add(msg_id)
+        elif error is not None:
+            raise error
+    return gone
 
 
 # --- sweep ---------------------------------------------------------------------------------

@@ -242,6 +242,33 @@ class GraphClient:
                          params={"$search": f'"to:{address}"', "$select": "id", "$top": "1"})
         return bool(page.get("value"))
 
+    def get_many(self, ids: list[str], label_ids: dict, own_address: str) -> dict:
+        """The messages by id; None for one that is gone."""
+        out = {}
+        for m in ids:
+            try:
+                out[m] = self.get(m, label_ids, own_address)
+            except MessageGone:
+                out[m] = None
+        return out
+
+    def lookups(self, in_threads: list[Incoming], senders: list[str]) -> tuple[dict, dict]:
+        """Whether the user wrote in each message's conversation (message id -> bool), and
+        whether the user has written to each sender."""
+        return ({m.id: self.user_in_thread(m) for m in in_threads},
+                {a: self.wrote_to(a) for a in senders})
+
+    def apply_many(self, items: list[tuple[Incoming, list[str]]], label_ids: dict) -> dict:
+        """Add categories to many messages: message id -> None (done) or MessageGone."""
+        out = {}
+        for msg, keys in items:
+            try:
+                self.apply(msg, keys, label_ids)
+                out[msg.id] = None
+            except MessageGone as e:
+                out[msg.id] = e
+        return out
+
     def apply(self, message: Incoming, keys: list[str], label_ids: dict) -> None:
         # PATCH replaces the list: the message's own categories are kept, ours added.
         current = message.categories

@@ -2,15 +2,20 @@
 process, where the model is loaded once) and, in one worker at a time, the ticker that queues
 due mailbox syncs and sweeps up lost work.
 
-Run one per core (each reads with one PyTorch thread by default). SIGTERM finishes the job in
-hand and stops; a worker killed outright loses nothing (its jobs are retried, and the sweep
-queues again what their lease no longer covers). When Redis goes away the worker waits for it.
+`pitchlint worker --workers N` runs N of them (supervise(): one that dies is started again) and
+gives each cores / N PyTorch threads, so that the workers of a machine use each core once.
+SIGTERM finishes the job in hand and stops; a worker killed outright loses nothing (its jobs
+are retried, and the sweep queues again what their lease no longer covers). When Redis goes
+away the worker waits for it.
 """
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -101,3 +106,63 @@ def run(app, burst: bool = False, ticker: bool = True, tick_seconds: float | Non
                 time.sleep(2)
     if tick is not None:
         tick.stopping.set()
+
+
+def cores() -> int:
+    """The cores this process may run on (a container's or taskset's limit, not the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def threads_per_worker(workers: int) -> int:
+    return max(1, cores() // max(1, workers))
+
+
+def supervise(count: int, threads: int, burst: bool = False, restart_after: float = 1.0) -> int:
+    """Run `count` worker processes, each `pitchlint worker` with `threads` PyTorch threads, and
+    keep them running: one that dies (killed, out of memory) is started again. SIGTERM and
+    SIGINT are passed on to every worker, and their jobs in hand finish before this returns.
+    With `burst`, returns once every worker has run out of jobs."""
+    env = dict(os.environ, PITCHLINT_TORCH_THREADS=str(threads))
+    env.setdefault("OMP_NUM_THREADS", str(threads))
+    argv = [sys.executable, "-c", "from pitchlint.cli import main; main()", "worker",
+            "--workers", "1", "--threads", str(threads)] + (["--burst"] if burst else [])
+    stopping = threading.Event()
+    # Each in a session of its own: a terminal's Ctrl-C reaches them once, passed on from here
+    # (a second SIGINT would make RQ drop the job in hand).
+    procs = [subprocess.Popen(argv, env=env, start_new_session=True) for _ in range(count)]
+    print(f"pitchlint worker: {count} workers, {threads} PyTorch thread{'s' if threads > 1 else ''} "
+          f"each (pids {', '.join(str(p.pid) for p in procs)})", file=sys.stderr, flush=True)
+
+    def stop(signum, frame):
+        stopping.set()
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signum)
+
+    old = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while not stopping.is_set():
+            for i, p in enumerate(procs):
+                rc = p.poll()
+                if rc is None or burst or stopping.is_set():
+                    continue
+                log.warning("triage worker %s exited (%s); starting another", p.pid, rc)
+                stopping.wait(restart_after)
+                if not stopping.is_set():
+                    procs[i] = subprocess.Popen(argv, env=env, start_new_session=True)
+            if burst and all(p.poll() is not None for p in procs):
+                break
+            stopping.wait(0.5)
+        for p in procs:
+            try:
+                p.wait(timeout=600)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    return max((p.returncode or 0 for p in procs), default=0) if burst else 0
