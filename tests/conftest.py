@@ -15,6 +15,9 @@ DEV_FILE = SHARED / "eval" / "dev.jsonl"
 
 @pytest.fixture(scope="session")
 def analyzer():
+    # OnnxAnalyzer subclasses runtime.Analyzer: import it while that name is still the class,
+    # before a test stands in for it (monkeypatch.setattr(runtime, "Analyzer", ...)).
+    import pitchlint.model.onnx_runtime  # noqa: F401
     from pitchlint.model.runtime import Analyzer
 
     return Analyzer()

@@ -23,6 +23,7 @@ from .features import BATCH_TOKENS, CHUNK_STRIDE, MAX_CHUNK_TOKENS, PACK_TOKENS,
 from .network import CONTEXT_MARGIN, CONTEXT_WINDOW, WINDOWS_PER_CALL, chunk_token_ids, context_windows
 from .onnx_export import (CONTEXT_FILE, ENCODER_FILE, TOKENIZER_FILE, StaleExport, check_export,
                           default_export_dir)
+from . import runtime
 from .runtime import LRUCache, Analyzer
 
 
@@ -288,8 +289,9 @@ def load_analyzer(model_dir=None, cache_size: int = 20000, threads: int | None =
         return OnnxAnalyzer(model_dir, cache_size=cache_size,
                             threads=int(os.environ["PITCHLINT_ONNX_THREADS"])
                             if os.environ.get("PITCHLINT_ONNX_THREADS") else None)
-    return Analyzer(model_dir, cache_size=cache_size, threads=threads,
-                    compute="auto" if compute == "torch" else compute)
+    # runtime.Analyzer looked up now, not at import (tests stand in for it there)
+    return runtime.Analyzer(model_dir, cache_size=cache_size, threads=threads,
+                            compute="auto" if compute == "torch" else compute)
 
 
 __all__ = ["OnnxAnalyzer", "OnnxModel", "StaleExport", "load_analyzer", "wants_onnx"]
