@@ -3,7 +3,8 @@ on loopback, so that the real client libraries (google-api-python-client with go
 httplib2; msal and requests for Microsoft Graph) talk to it exactly as they would to Google and
 Microsoft. Used by tests/test_triage.py and benchmarks/triage.py.
 
-    Google    /google/auth, /google/token (authorization code with PKCE, refresh tokens)
+    Google    /google/auth, /google/token (authorization code with PKCE, refresh tokens),
+              /google/revoke (the app withdraws a grant)
     Gmail     /gmail/v1/users/me/{profile, labels, messages, messages/ID, messages/ID/modify,
               messages/ID/attachments/AID, threads/ID, history, watch}; /batch/gmail/v1 (batch
               requests: each request of a batch answered as if it came alone)
@@ -174,6 +175,7 @@ class FakeMail:
         self.http_requests: list[tuple[float, str, str, int]] = []   # what came over HTTP
         self.record_requests = True
         self.next_consent = {"google": None, "microsoft": None}  # address a sign-in consents as
+        self.revoked: list[str] = []    # addresses whose Google grant the app withdrew
         self._dir = tempfile.TemporaryDirectory(prefix="pitchlint-fakemail-")
         self.ca_bundle, key = _certificate(Path(self._dir.name))
         handler = type("Handler", (_Handler,), {"fake": self})
@@ -208,6 +210,7 @@ class FakeMail:
         """The service settings that point the real clients here."""
         return {"GOOGLE_CLIENT_ID": GOOGLE_CLIENT[0], "GOOGLE_CLIENT_SECRET": GOOGLE_CLIENT[1],
                 "GOOGLE_AUTH_URI": f"{self.url}/google/auth", "GOOGLE_TOKEN_URI": f"{self.url}/google/token",
+                "GOOGLE_REVOKE_URI": f"{self.url}/google/revoke",
                 "GMAIL_API_URL": f"{self.url}/", "MS_CLIENT_ID": MS_CLIENT[0],
                 "MS_CLIENT_SECRET": MS_CLIENT[1], "MS_AUTHORITY_HOST": self.url, "MS_TENANT": MS_TENANT,
                 "GRAPH_URL": f"{self.url}/graph/v1.0", "TRIAGE_CA_BUNDLE": str(self.ca_bundle)}
@@ -449,6 +452,19 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(200, {"access_token": at, "expires_in": ACCESS_TOKEN_SECONDS,
                                         "token_type": "Bearer", "scope": GMAIL_SCOPE})
             return self._send(400, {"error": "unsupported_grant_type"})
+        if path == "/google/revoke" and method == "POST":
+            token = self._form().get("token", "")
+            with fake.lock:
+                grant = fake.refresh_tokens.get(token)
+                if grant is None or grant[0] != "google":
+                    return self._send(400, {"error": "invalid_token", "error_description": "Token expired or revoked"})
+                fake.revoked.append(grant[1])
+                # The grant: its refresh token and the access tokens made from it.
+                for t in [t for t, (p, a) in fake.refresh_tokens.items() if (p, a) == grant]:
+                    del fake.refresh_tokens[t]
+                for t in [t for t, (p, a, _) in fake.access_tokens.items() if (p, a) == grant]:
+                    del fake.access_tokens[t]
+            return self._send(200, {})
         self._error(404, "no such endpoint")
 
     # --- Gmail -----------------------------------------------------------------------------

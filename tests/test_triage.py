@@ -69,7 +69,10 @@ def tapp(make_app, fake):
     sleeps = Sleeps()
     app = make_app(**fake.config(), TRIAGE_KEY=Fernet.generate_key().decode(), REDIS_URL=url,
                    TRIAGE_QUEUE=name, TRIAGE_SLEEP=sleeps, TRIAGE_BATCH=4, TRIAGE_SWEEP_GRACE_SECONDS=0,
-                   SECRET_KEY="test-secret")
+                   SECRET_KEY="test-secret",
+                   # the sign-in limit counts in the shared Redis for a minute: runs back to back
+                   # (SQLite, then PostgreSQL) must not meet it
+                   SIGNIN_ATTEMPTS_PER_MINUTE=10_000)
     app.sleeps = sleeps
     from pitchlint.service.triage import engine
 
@@ -576,6 +579,7 @@ def test_settings_run_now_and_disconnect(tapp, fake, user):
     box = fake.account(ME)
     box.deliver("tom@vendor.example", "Following up", DESPERATE)
     mid = connect(tapp, fake, user)
+    granted = [t for t, (p, a) in fake.refresh_tokens.items() if (p, a) == ("google", ME)]
     client = tapp.test_client()
     _signin(client)
     resp = client.post(f"/triage/{mid}/settings", data={
@@ -593,11 +597,34 @@ def test_settings_run_now_and_disconnect(tapp, fake, user):
     resp = client.post(f"/triage/{mid}/disconnect", data={"csrf_token": _csrf(client)})
     assert resp.status_code == 303
     page = client.get("/triage").get_data(as_text=True)
-    assert "Disconnected" in page and "No mailbox is connected" in page
+    assert "Disconnected" in page and "No mailbox is connected" in page and "withdrawn at Google" in page
     assert mailbox(tapp, mid) is None and rows(tapp) == {}  # tokens gone, records gone
+    # ... and withdrawn at Google: the stored refresh token was posted to its revoke endpoint,
+    # and neither it nor the access tokens made from it work any more
+    assert [h[3] for h in fake.hits(r"^/google/revoke$", "POST")] == [200] and fake.revoked == [ME]
+    assert len(granted) == 1 and granted[0] not in fake.refresh_tokens
+    assert not [t for t, (p, a, _) in fake.access_tokens.items() if (p, a) == ("google", ME)]
     calls = len(fake.requests)
     drain(tapp, sweep=True)  # its queued jobs stop
     assert len(fake.requests) == calls and box.modify_calls == {}
+
+
+def test_disconnect_when_google_cannot_be_told(tapp, fake, user):
+    """Google's revoke endpoint failing: the token is deleted here all the same, and the page
+    says where to withdraw the permission by hand. Outlook: the page says where, always."""
+    mid = connect(tapp, fake, user)
+    outlook = connect(tapp, fake, user, "outlook", address="dana@outlook-buyer.example")
+    fake.fail(r"^/google/revoke$", 503)
+    client = tapp.test_client()
+    _signin(client)
+    client.post(f"/triage/{mid}/disconnect", data={"csrf_token": _csrf(client)})
+    page = client.get("/triage").get_data(as_text=True)
+    assert "Google could not be told" in page and "myaccount.google.com/permissions" in page
+    assert mailbox(tapp, mid) is None
+    client.post(f"/triage/{outlook}/disconnect", data={"csrf_token": _csrf(client)})
+    page = client.get("/triage").get_data(as_text=True)
+    assert "myapps.microsoft.com" in page and mailbox(tapp, outlook) is None
+    assert not fake.revoked
 
 
 def test_another_users_mailbox_is_not_found(tapp, fake, user):
@@ -670,6 +697,66 @@ def test_gmail_watch_and_graph_subscription_when_configured(tapp, fake, user):
     assert len(sub) == 1 and sub[0]["notificationUrl"] == "https://pitchlint.example/triage/push/graph"
     assert mailbox(tapp, g).watch_expires_at is not None
     assert tapp.test_client().post("/triage/push/gmail", json={}).status_code == 401  # no OIDC token
+
+
+def test_gmail_push_with_a_signed_token_queues_a_sync(tapp, fake, user):
+    """Pub/Sub's push, its OIDC token signed by a local key published as Google publishes its
+    certificates: only a token for this endpoint, from Google, minted for the configured
+    service account and unexpired starts a sync."""
+    import base64
+    import json
+    import time
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from pitchlint.service.triage.queue import get_queue
+
+    from .signing import certificate_pem
+    from .test_addins_text import LoopbackSite
+
+    key, other = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2))
+    certs = LoopbackSite()
+    certs.docs["/oauth2/v1/certs"] = (200, {"push-key": certificate_pem(key)})
+    account = "push@p.iam.gserviceaccount.com"
+    tapp.config.update(TRIAGE_GMAIL_TOPIC="projects/p/topics/t", TRIAGE_PUSH_SERVICE_ACCOUNT=account,
+                       PUBLIC_URL="https://pitchlint.example", GOOGLE_CERTS_URL=f"{certs.url}/oauth2/v1/certs")
+    mid = connect(tapp, fake, user)
+    client = tapp.test_client()
+
+    def token(signer=key, **overrides):
+        now = int(time.time())
+        claims = {"iss": "https://accounts.google.com", "aud": "https://pitchlint.example/triage/push/gmail",
+                  "email": account, "email_verified": True, "sub": "1093", "iat": now - 5, "exp": now + 3600}
+        claims.update(overrides)
+        return jwt.encode(claims, signer, algorithm="RS256", headers={"kid": "push-key"})
+
+    def push(tok):
+        data = base64.b64encode(json.dumps({"emailAddress": ME, "historyId": "4242"}).encode()).decode()
+        return client.post("/triage/push/gmail", json={"message": {"data": data, "messageId": "1"},
+                                                        "subscription": "projects/p/subscriptions/s"},
+                           headers={"Authorization": f"Bearer {tok}"}).status_code
+
+    def depth():
+        with tapp.app_context():
+            return get_queue(tapp).depth()
+
+    try:
+        assert push(token(other)) == 401                                   # not Google's key
+        assert push(token(aud="https://elsewhere.example/triage/push/gmail")) == 401
+        assert push(token(exp=int(time.time()) - 600, iat=int(time.time()) - 4000)) == 401
+        assert push(token(iss="https://evil.example")) == 401
+        assert push(token(email="someone@else.iam.gserviceaccount.com")) == 403
+        assert push(token(email_verified=False)) == 403
+        assert depth() == 0
+        assert push(token()) == 204
+        assert depth() == 1                                                # the sync, at once
+        with tapp.app_context():
+            job = get_queue(tapp).queue.jobs[0]
+        assert job.func_name.endswith("sync_job") and job.args == (mid,)
+        assert push(token()) == 204 and depth() == 1                       # not queued twice
+    finally:
+        certs.close()
 
 
 # --- the worker command -----------------------------------------------------------------

@@ -13,6 +13,7 @@ requests instead of about eighty, each call of a batch still answered, and retri
     labels.list / labels.create      the Pitchlint/... labels
     messages.modify                  add the labels
     users.watch                      Pub/Sub push, when configured
+    oauth2.googleapis.com/revoke     the grant withdrawn when the mailbox is disconnected
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ SCOPE = "https://www.googleapis.com/auth/gmail.modify"
 TIMEOUT_SECONDS = 20.0
 LABEL_PREFIX = "Pitchlint/"
 BATCH_MAX = 50   # calls in one batch request (Gmail takes 100; Google advises 50 or fewer)
+REVOKE_TIMEOUT_SECONDS = 5.0
 
 
 def label_name(key: str) -> str:
@@ -304,6 +306,32 @@ class GmailClient:
             self.api.close()
         except Exception:
             pass
+
+
+def revoke(config: dict, refresh_token: str) -> bool:
+    """Withdraw the mailbox's grant at Google (its OAuth revoke endpoint: the refresh token and
+    every access token made from it stop working), through the same transport as the client's
+    calls. True when Google withdrew it or no longer knew it; False when Google could not be
+    reached or answered otherwise (the token is deleted here all the same)."""
+    import json
+    from urllib.parse import urlencode
+
+    import google_auth_httplib2
+    import httplib2
+
+    request = google_auth_httplib2.Request(httplib2.Http(
+        timeout=REVOKE_TIMEOUT_SECONDS, ca_certs=config.get("TRIAGE_CA_BUNDLE")))
+    try:
+        resp = request(config["GOOGLE_REVOKE_URI"], method="POST", body=urlencode({"token": refresh_token}),
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    except Exception:  # google.auth TransportError, and anything below it
+        return False
+    if resp.status == 200:
+        return True
+    try:
+        return resp.status == 400 and json.loads(resp.data or b"{}").get("error") == "invalid_token"
+    except ValueError:
+        return False
 
 
 def _wrote_in(thread: dict, message_id: str) -> bool:

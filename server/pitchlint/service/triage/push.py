@@ -69,18 +69,26 @@ def gmail():
 
 
 def _verify_google_push(cfg) -> None:
-    from google.auth.transport import requests as google_requests
+    """The push request's OIDC token: signed by Google (its certificates at GOOGLE_CERTS_URL,
+    fetched through the add-on's caching transport), for this endpoint, unexpired, from Google,
+    and minted for the push subscription's service account (any service account can mint a
+    token for any audience, so the audience alone proves nothing)."""
     from google.oauth2 import id_token
+
+    from ..addins.google_identity import CLOCK_SKEW_SECONDS, _transport
 
     auth = request.headers.get("Authorization", "")
     if not auth.startswith("Bearer "):
         raise APIError(401, "missing_token", "a Pub/Sub push must carry its OIDC token")
     audience = (cfg.get("PUBLIC_URL") or request.host_url).rstrip("/") + "/triage/push/gmail"
     try:
-        claims = id_token.verify_oauth2_token(auth[7:], google_requests.Request(), audience=audience,
-                                              clock_skew_in_seconds=30)
+        claims = id_token.verify_token(auth[7:], _transport(), audience=audience,
+                                       certs_url=cfg["GOOGLE_CERTS_URL"],
+                                       clock_skew_in_seconds=CLOCK_SKEW_SECONDS)
     except Exception:  # any failure to verify is a refusal
         raise APIError(401, "invalid_token", "the push request's token could not be verified") from None
+    if claims.get("iss") not in cfg["GOOGLE_ISSUERS"]:
+        raise APIError(401, "invalid_token", "the push request's token was not issued by Google")
     if claims.get("email") != cfg["TRIAGE_PUSH_SERVICE_ACCOUNT"] or not claims.get("email_verified"):
         raise APIError(403, "wrong_sender", "the push request comes from another service account")
 

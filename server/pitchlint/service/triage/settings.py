@@ -34,6 +34,8 @@ def from_environment() -> dict:
         # Where the client libraries find Google and Microsoft (a local fake in tests).
         "GMAIL_API_URL": env("PITCHLINT_GMAIL_API_URL") or "https://gmail.googleapis.com/",
         "GRAPH_URL": (env("PITCHLINT_GRAPH_URL") or "https://graph.microsoft.com/v1.0").rstrip("/"),
+        # Google's endpoint that withdraws a grant (a mailbox disconnected on the Triage page).
+        "GOOGLE_REVOKE_URI": env("PITCHLINT_GOOGLE_REVOKE_URI") or "https://oauth2.googleapis.com/revoke",
         # An extra CA bundle for those endpoints (a proxy's, or the local fake's).
         "TRIAGE_CA_BUNDLE": env("PITCHLINT_TRIAGE_CA_BUNDLE") or None,
         # Gmail push: the Pub/Sub topic users.watch publishes to, and the service account whose

@@ -7,7 +7,8 @@
     GET  /triage/callback/microsoft        <- Microsoft
     POST /triage/<id>/settings             labels, minimum confidence, own domain
     POST /triage/<id>/run                  "Run now": a sync right away
-    POST /triage/<id>/disconnect           delete the tokens (and what was recorded)
+    POST /triage/<id>/disconnect           delete the tokens (and what was recorded); Google's
+                                           grant is withdrawn at Google too
 
 Every signed-in user has the page. When the service has no job queue (no Redis, or none
 reachable) or no key to encrypt tokens with, the page says triage is off and why.
@@ -166,12 +167,27 @@ def disconnect(mailbox_id: int):
     user = require_user()
     s = db_session()
     mb = _own(s, user, mailbox_id)
-    address = mb.address
+    address, provider, stored = mb.address, mb.provider, mb.refresh_token
     s.delete(mb)  # the encrypted token with it; its queued jobs find no mailbox and stop
     s.commit()
     engine.forget_client(mailbox_id)
-    return _back(f"Disconnected {address}: Pitchlint's access to it is deleted. Labels already "
-                 "applied stay in the mailbox.")
+    done = f"Disconnected {address}: Pitchlint's access to it is deleted here"
+    if provider == "gmail":
+        # Withdrawn at Google too, after the token is gone from here (so that a failure there
+        # leaves nothing behind here).
+        from .gmail import revoke
+
+        try:
+            revoked = revoke(current_app.config, crypto.decrypt(current_app.config, stored))
+        except crypto.TokenKeyError:
+            revoked = False
+        done += (" and withdrawn at Google." if revoked else
+                 ", but Google could not be told: remove Pitchlint at "
+                 "https://myaccount.google.com/permissions to withdraw it there too.")
+    else:  # Microsoft has no endpoint for an app to withdraw one grant of its own
+        done += (". To withdraw it at Microsoft too, remove Pitchlint at https://myapps.microsoft.com "
+                 "(work or school) or https://account.live.com/consent/Manage (personal).")
+    return _back(done + " Labels already applied stay in the mailbox.")
 
 
 # --- connecting ----------------------------------------------------------------------------
