@@ -12,7 +12,7 @@ Microsoft. Used by tests/test_triage.py and benchmarks/triage.py.
               and /token (what msal asks)
     Graph     /graph/v1.0/me, /me/mailFolders/inbox/messages/delta, /me/messages/ID (GET,
               PATCH), /me/mailFolders/sentitems/messages, /me/outlook/masterCategories,
-              /subscriptions
+              /subscriptions; /$batch (JSON batching)
 
 It can inject failures (a status for the next N matching requests, with Retry-After), slow
 answers, expired access tokens and revoked grants; and it records what the triage did: every
@@ -413,6 +413,32 @@ class _Handler(BaseHTTPRequestHandler):
             self.fake.requests.append((time.time(), "POST", self.path, 200))
             self.fake.http_requests.append((time.time(), "POST", self.path, 200))
 
+    def _graph_batch(self):
+        """POST /graph/v1.0/$batch: JSON batching, each request (with the batch's Authorization)
+        answered as if it came alone."""
+        import email.message
+
+        body = self._json()
+        items = body.get("requests") or []
+        if not isinstance(items, list) or len(items) > 20:
+            return self._send(400, {"error": {"code": "BadRequest", "message": "1 to 20 requests"}})
+        out = []
+        for item in items:
+            headers = email.message.Message()
+            headers["Authorization"] = self.headers.get("Authorization", "")
+            for k, v in (item.get("headers") or {}).items():
+                headers[k] = v
+            data = json.dumps(item["body"]).encode() if "body" in item else b""
+            if data:
+                headers["Content-Length"] = str(len(data))
+            sub = _SubRequest(self.fake, item.get("method", "GET"), "/graph/v1.0" + item.get("url", ""),
+                              headers, data)
+            sub._route(sub.command)
+            status, answer, _, sub_headers = sub.answer
+            out.append({"id": item.get("id"), "status": status, "headers": dict(sub_headers or {}),
+                        "body": json.loads(answer) if answer else None})
+        return self._send(200, {"responses": out})
+
     # --- Google ----------------------------------------------------------------------------
 
     def _google(self, method, path, query):
@@ -686,6 +712,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._body()
             return self._send(401, {"error": {"code": "InvalidAuthenticationToken",
                                               "message": "Access token has expired or is not yet valid."}})
+        if path == "/$batch" and method == "POST" and not isinstance(self, _SubRequest):
+            return self._graph_batch()
         if path == "/me":
             return self._send(200, {"mail": box.address, "userPrincipalName": box.address})
         if path == "/me/mailFolders/inbox/messages/delta":

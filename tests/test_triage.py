@@ -350,6 +350,29 @@ def test_a_job_asks_gmail_in_three_batch_requests(tapp, fake, user):
     assert got[msgs[3]].reason == "your_thread"
 
 
+def test_a_job_asks_graph_in_batches_and_retries_only_what_failed(tapp, fake, user):
+    """Outlook: the same three rounds as JSON batches (POST /$batch); a PATCH answered 429 with
+    Retry-After inside a batch is sent again alone, after that wait."""
+    box = fake.account(ME)
+    started = box.send("ops@customer.example", "Renewal")
+    msgs = [box.deliver("tom@vendor.example", "Following up", DESPERATE),
+            box.deliver("rep@saas.example", "Our platform", ME_TALK),
+            box.deliver("closer@deals.example", "Last chance", THREAT),
+            box.deliver("ops@customer.example", "Re: Renewal", COLLEAGUE, reply_to=started)]
+    mid = connect(tapp, fake, user, "outlook")
+    sync(tapp, mid)
+    fake.fail(rf"^/graph/v1.0/me/messages/{msgs[1]}$", 429, times=1, retry_after="3", method="PATCH")
+    before, calls = len(fake.http_requests), len(fake.requests)
+    drain(tapp)
+    assert [(m, p) for _, m, p, _ in fake.http_requests[before:]] == [("POST", "/graph/v1.0/$batch")] * 4
+    assert 3.0 in tapp.sleeps
+    patches = [(p.rsplit("/", 1)[1], status) for _, m, p, status in fake.requests[calls:] if m == "PATCH"]
+    assert sorted(patches) == sorted([(msgs[0], 200), (msgs[1], 429), (msgs[2], 200), (msgs[1], 200)])
+    got = rows(tapp, mid)
+    assert [got[m].state for m in msgs] == ["labelled"] * 3 + ["skipped"]
+    assert got[msgs[3]].reason == "your_thread" and box.modify_calls == {m: 1 for m in msgs[:3]}
+
+
 def test_429_is_retried_after_retry_after(tapp, fake, user):
     box = fake.account(ME)
     msg = box.deliver("tom@vendor.example", "Following up", DESPERATE)

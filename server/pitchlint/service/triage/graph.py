@@ -3,7 +3,9 @@
 msal turns the stored refresh token (Mail.ReadWrite, offline access) into access tokens
 (acquire_token_by_refresh_token); Microsoft may hand back a new refresh token, which the caller
 stores (`on_refresh_token`). A 401 from Graph (the access token expired) gets a fresh token and
-one more try. 429 and 5xx are retried after Retry-After (retry.py).
+one more try. 429 and 5xx are retried after Retry-After (retry.py). A job's calls for many
+messages go in Graph's JSON batches (POST /$batch, up to BATCH_MAX requests each), each request
+of a batch answered, and retried, on its own.
 
     GET  /me                                           the mailbox's address
     GET  /me/mailFolders/inbox/messages/delta          what is new (a delta link is the cursor)
@@ -12,13 +14,14 @@ one more try. 429 and 5xx are retried after Retry-After (retry.py).
     PATCH /me/messages/{id}                            categories
     POST /me/outlook/masterCategories                  the Pitchlint categories, once
     POST /subscriptions                                change notifications, when configured
+    POST /$batch                                       several of the above in one request
 """
 from __future__ import annotations
 
 import base64
 import datetime as dt
 import time
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import requests
 
@@ -32,6 +35,7 @@ from .retry import RETRY_STATUSES, Backoff, retry_after_seconds
 SCOPES = ["Mail.ReadWrite", "User.Read"]
 TIMEOUT_SECONDS = 20.0
 PAGE_SIZE = 100
+BATCH_MAX = 20   # requests in one JSON batch (Graph's limit)
 FIRST_CONVERSATION_INDEX_BYTES = 22  # a reply adds 5 bytes to its conversation's index
 CATEGORY_COLOURS = {"me_talk": "preset1", "desperate": "preset3", "threatening": "preset0",
                     "reader_centred": "preset4"}
@@ -201,8 +205,26 @@ class GraphClient:
         return {k: label_name(k) for k in LABELS}
 
     def get(self, message_id: str, label_ids: dict, own_address: str) -> Incoming:
-        msg = self.call("GET", f"/me/messages/{quote(message_id, safe='')}", params={"$select": SELECT},
-                        headers={"Prefer": 'outlook.body-content-type="text"'})
+        method, url, params, headers = self._get_call(message_id)
+        return self._incoming(self.call(method, url, params=params, headers=headers), label_ids, own_address)
+
+    @staticmethod
+    def _get_call(message_id: str) -> tuple:
+        return ("GET", f"/me/messages/{quote(message_id, safe='')}", {"$select": SELECT},
+                {"Prefer": 'outlook.body-content-type="text"'})
+
+    @staticmethod
+    def _thread_call(message: Incoming) -> tuple:
+        cid = (message.thread_id or "").replace("'", "''")
+        return ("GET", "/me/mailFolders/sentitems/messages",
+                {"$filter": f"conversationId eq '{cid}'", "$select": "id", "$top": "1"}, None)
+
+    @staticmethod
+    def _sent_to_call(address: str) -> tuple:
+        return ("GET", "/me/mailFolders/sentitems/messages",
+                {"$search": f'"to:{address}"', "$select": "id", "$top": "1"}, None)
+
+    def _incoming(self, msg: dict, label_ids: dict, own_address: str) -> Incoming:
         body = msg.get("body") or {}
         text = body.get("content") or ""
         if (body.get("contentType") or "").lower() == "html":
@@ -232,48 +254,109 @@ class GraphClient:
             categories=list(msg.get("categories") or []))
 
     def user_in_thread(self, message: Incoming) -> bool:
-        cid = (message.thread_id or "").replace("'", "''")
-        page = self.call("GET", "/me/mailFolders/sentitems/messages",
-                         params={"$filter": f"conversationId eq '{cid}'", "$select": "id", "$top": "1"})
-        return bool(page.get("value"))
+        method, url, params, _ = self._thread_call(message)
+        return bool(self.call(method, url, params=params).get("value"))
 
     def wrote_to(self, address: str) -> bool:
-        page = self.call("GET", "/me/mailFolders/sentitems/messages",
-                         params={"$search": f'"to:{address}"', "$select": "id", "$top": "1"})
-        return bool(page.get("value"))
+        method, url, params, _ = self._sent_to_call(address)
+        return bool(self.call(method, url, params=params).get("value"))
 
     def get_many(self, ids: list[str], label_ids: dict, own_address: str) -> dict:
-        """The messages by id; None for one that is gone."""
-        out = {}
-        for m in ids:
-            try:
-                out[m] = self.get(m, label_ids, own_address)
-            except MessageGone:
-                out[m] = None
-        return out
+        """The messages by id, in batches; None for one that is gone."""
+        answers = self.call_many({m: self._get_call(m) for m in ids})
+        return {m: None if isinstance(a, MessageGone) else self._incoming(_answer(a), label_ids, own_address)
+                for m, a in answers.items()}
 
     def lookups(self, in_threads: list[Incoming], senders: list[str]) -> tuple[dict, dict]:
-        """Whether the user wrote in each message's conversation (message id -> bool), and
-        whether the user has written to each sender."""
-        return ({m.id: self.user_in_thread(m) for m in in_threads},
-                {a: self.wrote_to(a) for a in senders})
+        """In batches: whether the user wrote in each message's conversation (message id ->
+        bool), and whether the user has written to each sender."""
+        calls = {f"t{i}": self._thread_call(m) for i, m in enumerate(in_threads)}
+        calls.update({f"s{i}": self._sent_to_call(a) for i, a in enumerate(senders)})
+        answers = self.call_many(calls)
+        return ({m.id: bool(_answer(answers[f"t{i}"]).get("value")) for i, m in enumerate(in_threads)},
+                {a: bool(_answer(answers[f"s{i}"]).get("value")) for i, a in enumerate(senders)})
 
     def apply_many(self, items: list[tuple[Incoming, list[str]]], label_ids: dict) -> dict:
-        """Add categories to many messages: message id -> None (done) or MessageGone."""
-        out = {}
-        for msg, keys in items:
-            try:
-                self.apply(msg, keys, label_ids)
-                out[msg.id] = None
-            except MessageGone as e:
-                out[msg.id] = e
+        """Add categories to many messages, in batches: message id -> None (done) or the
+        error for it (MessageGone)."""
+        answers = self.call_many({msg.id: self._apply_call(msg, keys, label_ids) for msg, keys in items})
+        return {m: a if isinstance(a, ProviderError) else None for m, a in answers.items()}
+
+    def call_many(self, calls: dict) -> dict:
+        """Many calls (key -> (method, url, params, headers[, json body])) in JSON batches. Returns
+        key -> the call's answer, or the error that call alone met (MessageGone for a 404,
+        ProviderError for another 4xx). Calls answered 429 or 5xx are made again, in a new
+        batch, after the longest Retry-After among them (or a back-off); a call answered 401
+        gets a fresh access token and one more try; a 401 after that, or a 403, is raised
+        (the grant is gone). The batch request itself is retried as call() retries one call."""
+        out: dict = {}
+        todo = dict(calls)
+        backoff = Backoff(self.provider, self.sleep)
+        refreshed = False
+        while todo:
+            keys = list(todo)
+            answers: dict = {}
+            for i in range(0, len(keys), BATCH_MAX):
+                chunk = keys[i:i + BATCH_MAX]
+                requests_ = []
+                for n, key in enumerate(chunk):
+                    method, url, params, headers, *body = todo[key]
+                    item = {"id": str(n), "method": method,
+                            "url": url + ("?" + urlencode(params) if params else "")}
+                    if headers:
+                        item["headers"] = dict(headers)
+                    if body:
+                        item["body"] = body[0]
+                        item.setdefault("headers", {})["Content-Type"] = "application/json"
+                    requests_.append(item)
+                page = self.call("POST", "/$batch", json_body={"requests": requests_})
+                for answer in page.get("responses") or []:
+                    if str(answer.get("id", "")).isdigit() and int(answer["id"]) < len(chunk):
+                        answers[chunk[int(answer["id"])]] = answer
+            again, status, wait, expired = {}, None, None, False
+            for key in keys:
+                answer = answers.get(key)
+                code = int(answer.get("status") or 0) if answer else 0
+                if answer is None:
+                    again[key] = todo[key]  # no answer for it: ask again
+                elif code < 300:
+                    out[key] = answer.get("body") or {}
+                elif code == 401 and not refreshed:
+                    expired = True
+                    again[key] = todo[key]
+                elif code in RETRY_STATUSES:
+                    status = code
+                    again[key] = todo[key]
+                    headers = {k.lower(): v for k, v in (answer.get("headers") or {}).items()}
+                    retry_after = retry_after_seconds(headers.get("retry-after"))
+                    if retry_after is not None:
+                        wait = max(wait or 0.0, retry_after)
+                elif code == 404:
+                    out[key] = MessageGone("Outlook has no such message")
+                elif code in (401, 403):
+                    raise GrantRevoked("Microsoft refused Pitchlint access to this mailbox. Connect it again.")
+                else:
+                    out[key] = ProviderError(f"Microsoft Graph answered with an error ({code}).")
+            todo = again
+            if expired:  # the access token expired early: a fresh one, and no wait
+                refreshed = True
+                self._access_token(force=True)
+                if status is None:
+                    continue
+            if todo:
+                backoff.wait_or_give_up(status, wait)
         return out
 
     def apply(self, message: Incoming, keys: list[str], label_ids: dict) -> None:
+        method, url, params, headers, body = self._apply_call(message, keys, label_ids)
+        self.call(method, url, json_body=body)
+
+    @staticmethod
+    def _apply_call(message: Incoming, keys: list[str], label_ids: dict) -> tuple:
         # PATCH replaces the list: the message's own categories are kept, ours added.
         current = message.categories
         wanted = current + [label_ids[k] for k in keys if label_ids[k] not in current]
-        self.call("PATCH", f"/me/messages/{quote(message.id, safe='')}", json_body={"categories": wanted})
+        return ("PATCH", f"/me/messages/{quote(message.id, safe='')}", None, None, {"categories": wanted})
 
     def subscribe(self, notification_url: str, client_state: str) -> dt.datetime:
         """Graph change notifications for new inbox messages (they last about three days)."""
@@ -286,3 +369,10 @@ class GraphClient:
 
     def close(self) -> None:
         self.http.close()
+
+
+def _answer(value):
+    """A call_many answer, raising the error it holds."""
+    if isinstance(value, ProviderError):
+        raise value
+    return value
