@@ -357,7 +357,8 @@ def run(args, n_workers: int, chaos: bool, corpus, tmp: Path, db_url: str) -> di
     # --- results -----------------------------------------------------------------------
     with engine.connect() as c:
         recs = c.execute(select(TriagedMessage.message_id, TriagedMessage.state, TriagedMessage.labels,
-                                TriagedMessage.reason).where(TriagedMessage.mailbox_id == mailbox_id)).all()
+                                TriagedMessage.reason, TriagedMessage.attempts)
+                         .where(TriagedMessage.mailbox_id == mailbox_id)).all()
     engine.dispose()
     by_id = {}
     duplicates = 0
@@ -401,6 +402,7 @@ def run(args, n_workers: int, chaos: bool, corpus, tmp: Path, db_url: str) -> di
         "pitches_labelled": len(pitch_labelled),
         "pitches_not_flagged": sum(1 for m in pitches if m in by_id and by_id[m].state == "skipped"),
         "db_vs_mailbox_mismatch": len(db_mismatch), "skips_by_kind": reasons,
+        "claimed_again": sum(1 for r in by_id.values() if (r.attempts or 0) > 1),
     }
 
 
@@ -425,6 +427,9 @@ def report(r: dict) -> None:
     print(f"   recorded {r['recorded']:,} of {r['delivered']:,} messages; {unfinished}; "
           f"recorded twice {r['duplicate_rows']}; labelled twice (a second modify call) {r['modified_twice']}; "
           f"a label added twice {r['label_added_twice']}; labels differing from the record {r['db_vs_mailbox_mismatch']}")
+    if r["chaos"]:
+        print(f"   messages a killed worker was holding, finished by a later job: "
+              f"{r['claimed_again']:,}")
     print(f"   pitches {r['pitches']:,}: labelled {r['pitches_labelled']:,}, judged not worth a label "
           f"{r['pitches_not_flagged']:,}; non-pitches labelled: {r['non_pitch_labelled']}")
     print(f"   non-pitches skipped, by kind and reason: {json.dumps(r['skips_by_kind'])}")
