@@ -795,3 +795,52 @@ def test_status_command(tapp, fake, user):
     assert f"mailbox {mid}  gmail   {ME}" in text and "on; last sync" in text
     assert "Desperate 3" in text and "skipped 5" in text
     assert "from your own domain" in text and "a newsletter or automated mail" in text
+
+
+def test_worker_processes_are_started_again_and_stopped_together(tmp_path):
+    """pitchlint worker --workers N: N processes with cores / N threads each; one killed is
+    started again; SIGTERM reaches every one, once, and the command waits for them."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pitchlint.service.triage.worker import threads_per_worker
+
+    assert threads_per_worker(1) >= threads_per_worker(2) >= 1 and threads_per_worker(10_000) == 1
+    log = tmp_path / "log"
+    child = tmp_path / "child.py"  # stands in for `pitchlint worker`: says when it starts and stops
+    child.write_text(
+        "import os, signal, sys, time\n"
+        f"LOG = {str(log)!r}\n"
+        "def note(line):\n"
+        "    with open(LOG, 'a') as f:\n"
+        "        f.write(line + '\\n')\n"
+        "signal.signal(signal.SIGTERM, lambda *a: (note(f'term {os.getpid()}'), sys.exit(0)))\n"
+        "note(f'start {os.getpid()} {os.environ[\"PITCHLINT_TORCH_THREADS\"]}')\n"
+        "time.sleep(60)\n")
+    sup = subprocess.Popen([sys.executable, "-c",
+                            "import sys; from pitchlint.service.triage.worker import supervise; "
+                            f"sys.exit(supervise(2, 3, restart_after=0.1, argv=[sys.executable, {str(child)!r}]))"])
+
+    def lines(word):
+        return [l.split() for l in (log.read_text().splitlines() if log.exists() else []) if l.startswith(word)]
+
+    def wait_for(word, n):
+        deadline = time.time() + 30
+        while len(lines(word)) < n and time.time() < deadline:
+            time.sleep(0.1)
+        return lines(word)
+
+    try:
+        started = wait_for("start", 2)
+        assert len(started) == 2 and {t for _, _, t in started} == {"3"}  # the threads given
+        os.kill(int(started[0][1]), signal.SIGKILL)
+        assert len(wait_for("start", 3)) == 3  # started again
+        sup.send_signal(signal.SIGTERM)
+        assert sup.wait(timeout=30) == 0
+        alive = {pid for _, pid, _ in lines("start")} - {started[0][1]}
+        assert sorted(pid for _, pid in lines("term")) == sorted(alive)  # each told once
+    finally:
+        if sup.poll() is None:
+            sup.kill()

@@ -120,15 +120,16 @@ def threads_per_worker(workers: int) -> int:
     return max(1, cores() // max(1, workers))
 
 
-def supervise(count: int, threads: int, burst: bool = False, restart_after: float = 1.0) -> int:
+def supervise(count: int, threads: int, burst: bool = False, restart_after: float = 1.0,
+              argv: list[str] | None = None) -> int:
     """Run `count` worker processes, each `pitchlint worker` with `threads` PyTorch threads, and
     keep them running: one that dies (killed, out of memory) is started again. SIGTERM and
     SIGINT are passed on to every worker, and their jobs in hand finish before this returns.
     With `burst`, returns once every worker has run out of jobs."""
     env = dict(os.environ, PITCHLINT_TORCH_THREADS=str(threads))
     env.setdefault("OMP_NUM_THREADS", str(threads))
-    argv = [sys.executable, "-c", "from pitchlint.cli import main; main()", "worker",
-            "--workers", "1", "--threads", str(threads)] + (["--burst"] if burst else [])
+    argv = argv or [sys.executable, "-c", "from pitchlint.cli import main; main()", "worker",
+                    "--workers", "1", "--threads", str(threads)] + (["--burst"] if burst else [])
     stopping = threading.Event()
     # Each in a session of its own: a terminal's Ctrl-C reaches them once, passed on from here
     # (a second SIGINT would make RQ drop the job in hand).
