@@ -33,6 +33,12 @@ CORRECTIONS_FILE = ROOT / "models" / "data" / "agreement" / "adjudicated.jsonl"
 CORPUS_FILE = ROOT / "models" / "data" / "corpus.jsonl"
 SEPARATORS = {" ", "\n", "\n\n", "\n\n\n"}
 
+# Slices written from real mail's traits (round 2: models/data/REAL_MAIL.md, DATASHEET.md), and
+# the round-1 slices in the same style (incoming pitches as recipients see them, what people
+# post): training weighs the first more, and the flag thresholds must be precise on both.
+REAL_MAIL_SLICES = frozenset(f"s{n}" for n in range(11, 20))
+REAL_STYLE_SLICES = REAL_MAIL_SLICES | {"s4", "s9"}
+
 # A corpus build fails when two emails share this much of their word 5-grams.
 NEAR_DUPLICATE_JACCARD = 0.5
 # ...or when one pitch sentence (not greetings, sign-offs, disclaimers) of six words or more

@@ -95,6 +95,8 @@ def native_bf16() -> bool:
 
 def resolve_compute(compute: str | None) -> str:
     compute = (compute or os.environ.get("PITCHLINT_COMPUTE") or "auto").lower()
+    if compute == "onnx":  # the ONNX runtime's setting (onnx_runtime.load_analyzer); PyTorch picks its own
+        compute = "auto"
     if compute not in COMPUTE_MODES:
         raise ValueError(f"compute must be one of {COMPUTE_MODES}, got {compute!r}")
     if compute == "auto":

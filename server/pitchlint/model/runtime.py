@@ -7,13 +7,13 @@ whole email, so every label still depends on the email around it.
 """
 from __future__ import annotations
 
-import collections
 import os
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import cachetools
 import torch
 
 from ..labels import FLAGS, primary_tone
@@ -35,11 +35,12 @@ MESSAGES = {
 
 
 class LRUCache:
-    """A bounded, thread-safe least-recently-used map."""
+    """cachetools' LRUCache behind a lock (the service answers on several threads), counting
+    hits and misses for /metrics; max_entries 0 keeps nothing."""
 
     def __init__(self, max_entries: int):
         self.max_entries = max_entries
-        self._data: collections.OrderedDict = collections.OrderedDict()
+        self._data = cachetools.LRUCache(maxsize=max(1, max_entries))
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -49,9 +50,8 @@ class LRUCache:
             value = self._data.get(key)
             if value is None:
                 self.misses += 1
-                return None
-            self._data.move_to_end(key)
-            self.hits += 1
+            else:
+                self.hits += 1
             return value
 
     def put(self, key, value):
@@ -59,9 +59,6 @@ class LRUCache:
             return
         with self._lock:
             self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.max_entries:
-                self._data.popitem(last=False)
 
     def __len__(self):
         return len(self._data)

@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..corpus import CORPUS_FILE, check_guide, load_jsonl
+from ..corpus import CORPUS_FILE, REAL_MAIL_SLICES, check_guide, load_jsonl
 from ..labels import EMAIL_FOCUS, SENTENCE_FOCUS, SOURCES, TONES
 from ..text.segment import split
 from . import artifact
@@ -85,9 +85,6 @@ class TrainArgs:
     # are a fifth of the corpus but what users read.
     real_mail_weight: float = 1.5
 
-
-# Corpus slices written from real mail's traits (models/data/REAL_MAIL.md, DATASHEET round 2).
-REAL_MAIL_SLICES = frozenset(f"s{n}" for n in range(11, 19))
 
 # A brief, gentle fine-tune: one pass, at about a third of the full run's learning rates, over
 # 800 base emails and the extra emails, each seen up to 8 times (a few minutes on 2 cores).
