@@ -355,7 +355,10 @@ async function main() {
       await gmail.locator(editor2).evaluate((e) => { const r = document.createRange(); r.setStart(e.firstElementChild, 0); r.collapse(true); getSelection().removeAllRanges(); getSelection().addRange(r); e.focus(); });
       const drawsBefore = (await metrics(gmail)).draws.length;
       await gmail.keyboard.type("Please, I am begging you to reply to me today.", { delay: 12 });
-      const hs = await waitFor(async () => { const h = await highlights(gmail, "compose-2"); return h.length ? h : null; }, { what: "a highlight in the second compose box" });
+      // Wait for the analysis of the whole sentence: on a busy machine an analysis of the part
+      // typed so far ("Please, I am begging you") can be drawn first.
+      const typed = "Please, I am begging you to reply to me today.";
+      const hs = await waitFor(async () => { const h = await highlights(gmail, "compose-2"); return h.length && h[0].text === typed ? h : null; }, { what: "the whole sentence highlighted in the second compose box" });
       assert.deepEqual(hs.map((h) => h.text), ["Please, I am begging you to reply to me today."]);
       assert.equal(hs[0].name, "pitchlint-desperate");
       assert.ok((await highlights(gmail, "compose-1")).length >= 2, "the first compose box keeps its highlights");
