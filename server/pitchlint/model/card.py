@@ -108,7 +108,7 @@ def write_card(model_dir: Path, config: dict, dev_full: dict | None,
         f"{t['train_seconds'] / 60:.1f} minutes, {t.get('precision_used', 'fp32')} arithmetic; "
         f"final training loss {t['final_loss']}.",
         "- Shipped as int8 weights (one scale per row). At load time the encoder runs in "
-        "bfloat16 on CPUs with native bfloat16 (as here), else as dynamic int8; "
+        "bfloat16 on CPUs with native bfloat16, else in fp32; "
         f"these figures were measured with `{config.get('measured_compute', 'bf16')}`.",
         f"- Calibration (temperature scaling on the validation split): {json.dumps(config['calibration'])}.",
         f"- Decision thresholds (label weights chosen on the validation split, never on dev): "
