@@ -180,12 +180,13 @@ def test_smoke_fine_tune_reports_before_and_after_and_loads_in_the_analyzer(tmp_
     assert res.stdout.strip().endswith("finetune_report.json")
 
     cfg = json.loads((out / "config.json").read_text())
+    shipped_version = artifact.read_config(artifact.DEFAULT_MODEL_DIR)["version"]
     assert cfg["training"]["mode"] == "finetune" and cfg["training"]["extra_repeat_used"] == 1
-    assert cfg["finetuned_from"]["version"] == "2026.11.28"
+    assert cfg["finetuned_from"]["version"] == shipped_version
     assert cfg["finetune"]["delta"] == report["delta"]
     assert "## Fine-tuning" in (out / "MODEL_CARD.md").read_text()
     answer = Analyzer(out).analyze("Hi Bo, sorry to chase again! We are the leading payroll provider.")
-    assert answer["model"]["version"].startswith("2026.11.28+ft.")
+    assert answer["model"]["version"].startswith(f"{shipped_version}+ft.")
     assert answer["sentences"][1]["tone"]["label"] in ("desperate", "threatening", "neutral")
     assert _shipped_fingerprint() == shipped
 
