@@ -245,24 +245,10 @@ class OnnxAnalyzer(Analyzer):
         self.cache = LRUCache(cache_size)
         self.load_seconds = time.perf_counter() - t0
 
-    def _vectors(self, texts: list[str]) -> list[torch.Tensor]:
-        out: list = [None] * len(texts)
-        todo: dict[str, list[int]] = {}
-        for i, t in enumerate(texts):
-            v = self.cache.get((self.version, t))
-            if v is None:
-                todo.setdefault(t, []).append(i)
-            else:
-                out[i] = v
-        if todo:
-            uniq = list(todo)
-            vecs = self.onnx.encode(self.pieces.ids(uniq), self.pieces.cls_id, self.pieces.sep_id,
-                                    self.hidden_size)
-            for t, v in zip(uniq, torch.from_numpy(vecs)):
-                self.cache.put((self.version, t), v)
-                for i in todo[t]:
-                    out[i] = v
-        return out
+    def _encode(self, texts: list[str]) -> list[torch.Tensor]:
+        vecs = self.onnx.encode(self.pieces.ids(texts), self.pieces.cls_id, self.pieces.sep_id,
+                                self.hidden_size)
+        return list(torch.from_numpy(vecs))
 
     def _probabilities(self, emails):
         inputs = [(e.vectors.numpy(), list(e.kinds), list(e.counted)) for e in emails]

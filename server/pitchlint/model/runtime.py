@@ -168,14 +168,17 @@ class Analyzer:
                 out[i] = v
         if todo:
             uniq = list(todo)
-            with torch.inference_mode():
-                vecs = encode_sentences(self.net, self.pieces, self.pieces.ids(uniq))
-            for t, v in zip(uniq, vecs):
-                v = v.clone()
+            for t, v in zip(uniq, self._encode(uniq)):
                 self.cache.put((self.version, t), v)
                 for i in todo[t]:
                     out[i] = v
         return out
+
+    def _encode(self, texts: list[str]) -> list[torch.Tensor]:
+        """One sentence vector for each of `texts` (distinct, not cached)."""
+        with torch.inference_mode():
+            vecs = encode_sentences(self.net, self.pieces, self.pieces.ids(texts))
+        return [v.clone() for v in vecs]
 
     def _probabilities(self, emails: list[EmailInput]):
         """Per email: sentence focus (S, 3), sentence tone (S, 3) and email focus (2,)

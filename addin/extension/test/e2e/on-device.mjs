@@ -18,6 +18,7 @@ import { tmpdir, cpus, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
+import { checks, chipState, highlights, median, sleep, typeLikeAPerson, waitFor as waitForAt } from "./helpers.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const EXT_ROOT = resolve(HERE, "../..");
@@ -30,18 +31,6 @@ const PAGES = join(HERE, "pages");
 const BENCH_EMAIL = "Hi Marcus,\n\nI noticed your team is hiring three new account executives in Denver this quarter, which usually means a lot of onboarding work for your sales managers over the next few months. We are the leading sales enablement platform, trusted by over nine hundred companies worldwide, and our award-winning coaching suite includes call recording, scorecards, forecasting and a searchable content library for every rep. I'm sorry to keep chasing you, but this is my fourth email in two weeks and I really need a reply before my manager reviews my pipeline on Friday. If we don't speak before the end of the month, the onboarding discount for your new hires will be gone and the price goes up by a third. Would you have fifteen minutes on Thursday afternoon for a quick walkthrough of how other sales teams in Colorado ramp their new reps?\n\nBest regards,\nJordan Ellis, Senior Account Executive";
 
 const log = (...a) => console.log("[e2e on-device]", ...a);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
-
-async function waitFor(fn, { timeout = 30000, interval = 50, what = "condition" } = {}) {
-  const until = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try { last = await fn(); if (last) return last; } catch (e) { last = e; }
-    if (Date.now() > until) throw new Error(`timed out after ${timeout} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`);
-    await sleep(interval);
-  }
-}
 
 /** A listener where the service would be: it counts every connection (there must be none). */
 async function startTrap() {
@@ -52,40 +41,9 @@ async function startTrap() {
   return { url: `http://127.0.0.1:${srv.address().port}/`, hits, close: () => new Promise((r) => srv.close(r)) };
 }
 
-function readHighlights() {
-  const out = [];
-  for (const [name, h] of CSS.highlights) {
-    for (const r of h) {
-      const el = r.startContainer.nodeType === 1 ? r.startContainer : r.startContainer.parentElement;
-      const box = el.closest("[role='dialog']") || el.closest("[role='region']") || el.closest(".a3s") || el.closest("[aria-label='Message body']");
-      out.push({ name, text: r.toString(), where: box ? (box.id || box.getAttribute("aria-label") || box.className) : "?" });
-    }
-  }
-  return out;
-}
-const highlights = async (page, where) => (await page.evaluate(readHighlights)).filter((h) => !where || h.where === where);
-const chipState = (chip) => chip.evaluate((host) => ({ state: host.dataset.state, text: host.shadowRoot.querySelector(".chip").textContent, title: host.shadowRoot.querySelector(".chip").title }));
-
-async function typeLines(page, lines) {
-  for (let i = 0; i < lines.length; i++) {
-    if (i > 0) await page.keyboard.press("Enter");
-    await page.keyboard.type(lines[i], { delay: 12 });
-  }
-}
-
-const results = [];
-async function check(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push({ name, ok: true });
-    log(`ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    results.push({ name, ok: false });
-    log(`FAIL ${name}: ${e.stack || e}`);
-    throw e;
-  }
-}
+const { check, results } = checks(log);
+// The model loads in the page's first analysis: a longer default wait than with the service.
+const waitFor = (fn, opts = {}) => waitForAt(fn, { timeout: 30000, ...opts });
 
 async function main() {
   if (!existsSync(join(EXTENSION, "model/encoder.onnx"))) throw new Error(`no on-device build at ${EXTENSION}: run \`node build.mjs\` first`);
@@ -156,7 +114,7 @@ async function main() {
       await gmail.locator("#compose-1 pitchlint-chip").waitFor({ state: "attached" });
       await gmail.click(editor);
       const firstKey = Date.now();
-      await typeLines(gmail, lines);
+      await typeLikeAPerson(gmail, lines);
       const hs = await waitFor(async () => {
         const h = await highlights(gmail, "compose-1");
         return Object.keys(expected).every((t) => h.some((x) => x.text === t)) ? h : null;
@@ -190,7 +148,7 @@ async function main() {
       await waitFor(async () => (await chipState(readChip)).state === "flagged", { what: "the Outlook reading chip" });
       assert.match((await chipState(readChip)).text, /threatening/);
       await outlook.locator("[contenteditable='true'] > div.elementToProof").first().click();
-      await typeLines(outlook, ["Thanks Alex.", "We are the market leader and our award-winning team has twenty years of experience."]);
+      await typeLikeAPerson(outlook, ["Thanks Alex.", "We are the market leader and our award-winning team has twenty years of experience."]);
       const hs = await waitFor(async () => { const h = await highlights(outlook, "Message body"); return h.some((x) => /market leader/.test(x.text)) ? h : null; }, { what: "the Outlook highlight" });
       assert.ok(hs.some((h) => h.text === "We are the market leader and our award-winning team has twenty years of experience." && h.name === "pitchlint-me-talk"));
       await outlook.screenshot({ path: join(SHOTS, "extension-on-device-outlook.png") });

@@ -15,6 +15,7 @@ import { tmpdir, cpus, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
+import { checks, chipState, highlights, median, sleep, typeLikeAPerson, waitFor } from "./helpers.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const EXT_ROOT = resolve(HERE, "../..");
@@ -27,8 +28,6 @@ const PITCHLINT = process.env.PITCHLINT_BIN || (existsSync(join(REPO, ".venv/bin
 const PAGES = join(HERE, "pages");
 
 const log = (...a) => console.log("[e2e]", ...a);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN; };
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
 
 function freePort() {
@@ -37,16 +36,6 @@ function freePort() {
     srv.listen(0, "127.0.0.1", () => { const { port } = srv.address(); srv.close(() => res(port)); });
     srv.on("error", rej);
   });
-}
-
-async function waitFor(fn, { timeout = 20000, interval = 50, what = "condition" } = {}) {
-  const until = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try { last = await fn(); if (last) return last; } catch (e) { last = e; }
-    if (Date.now() > until) throw new Error(`timed out after ${timeout} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`);
-    await sleep(interval);
-  }
 }
 
 // ---- the service ------------------------------------------------------------------------
@@ -104,27 +93,6 @@ async function startOtherServer() {
 }
 
 // ---- in-page probes (run in the page's main world) ---------------------------------------
-function readHighlights() {
-  const out = [];
-  for (const [name, h] of CSS.highlights) {
-    for (const r of h) {
-      const el = r.startContainer.nodeType === 1 ? r.startContainer : r.startContainer.parentElement;
-      const box = el.closest("[role='dialog']") || el.closest("[role='region']") || el.closest(".a3s") || el.closest("[aria-label='Message body']");
-      out.push({ name, text: r.toString(), where: box ? (box.id || box.getAttribute("aria-label") || box.className) : "?" });
-    }
-  }
-  return out;
-}
-
-async function highlights(page, where) {
-  const all = await page.evaluate(readHighlights);
-  return where ? all.filter((h) => h.where === where) : all;
-}
-
-async function chipState(chip) {
-  return chip.evaluate((host) => ({ state: host.dataset.state, text: host.shadowRoot.querySelector(".chip").textContent, title: host.shadowRoot.querySelector(".chip").title }));
-}
-
 async function metrics(page) {
   return page.evaluate(() => JSON.parse(document.documentElement.dataset.pitchlintMetrics || "{\"keystrokeMs\":[],\"draws\":[]}"));
 }
@@ -150,27 +118,8 @@ async function selectText(page, selector, text) {
   }, [selector, text]);
 }
 
-async function typeLikeAPerson(page, lines) {
-  for (let i = 0; i < lines.length; i++) {
-    if (i > 0) await page.keyboard.press("Enter");
-    await page.keyboard.type(lines[i], { delay: 12 });
-  }
-}
-
 // ---- the run ----------------------------------------------------------------------------
-const results = [];
-async function check(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push({ name, ok: true });
-    log(`ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    results.push({ name, ok: false, error: e });
-    log(`FAIL ${name}: ${e.stack || e}`);
-    throw e;
-  }
-}
+const { check, results } = checks(log);
 
 async function main() {
   if (!existsSync(join(EXTENSION, "manifest.json"))) throw new Error(`no build at ${EXTENSION}: run \`node build.mjs\` first`);
