@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from _machine import cpu_name  # benchmarks/, the script's own folder
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))
 
@@ -51,14 +53,7 @@ assert CHANGED != EMAIL
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     import torch
 
     return (f"{cpu}; {os.cpu_count()} cores; torch {torch.__version__} with "

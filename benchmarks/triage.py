@@ -43,6 +43,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.fakemail import FakeMail  # noqa: E402
 
+from _machine import cpu_name  # benchmarks/, the script's own folder
+
 ME = "dana@buyer.example"
 COLLEAGUE_NOTES = [
     "Can you send me the Q3 numbers before the board meeting? We need them by Thursday.",
@@ -63,14 +65,7 @@ CUSTOMER_REPLIES = [
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return (f"{cpu}; {os.cpu_count()} cores; load average {load:.1f} at start; Python "
             f"{platform.python_version()}")
