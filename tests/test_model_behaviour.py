@@ -121,6 +121,30 @@ def test_cache_gives_the_same_answer(analyzer):
     assert first == second
 
 
+def test_an_email_gets_the_same_answer_alone_and_in_a_batch(analyzer):
+    """The service's default arithmetic (PITCHLINT_COMPUTE=auto) must not let the other emails
+    of a request move an email's scores: dynamic int8, its old fallback on CPUs without
+    bfloat16, changed labels of dev.jsonl this way."""
+    from pitchlint.corpus import load_jsonl
+
+    from .conftest import DEV_FILE
+
+    if not DEV_FILE.exists():
+        pytest.skip("shared/eval is not beside this checkout")
+    items = [{"text": r["text"], "subject": r.get("subject")} for r in load_jsonl(DEV_FILE)[:30]]
+    analyzer.cache.clear()
+    together = analyzer.analyze_batch(items)
+    for item, answer in zip(items, together):
+        analyzer.cache.clear()
+        alone = analyzer.analyze_batch([item])[0]
+        assert (answer["focus"]["label"], answer["tone"]["flags"]) == (alone["focus"]["label"], alone["tone"]["flags"])
+        for x, y in zip(answer["sentences"], alone["sentences"]):
+            for axis in ("focus", "tone"):
+                assert x[axis]["label"] == y[axis]["label"], x["text"]
+                # scores are given to four decimals
+                assert max(abs(v - y[axis]["scores"][k]) for k, v in x[axis]["scores"].items()) <= 2e-4, x["text"]
+
+
 # --- bad input: a correct answer or a clear error, never a crash or a wrong offset -------------
 
 def _check_offsets(text, answer):

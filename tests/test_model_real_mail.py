@@ -63,7 +63,7 @@ def test_a_bare_boast_makes_a_me_talk_email_even_alone(analyzer):
 
 
 # A known failure of the shipped model (its card says so): a four-word boast alone reads as a
-# sign-off ("Best,"), other at 0.91, though the one-line email is me_talk. Every training
+# sign-off ("Best,"), other at 0.96, though the one-line email is me_talk. Every training
 # configuration tried (seven, MODEL_CARD.md) gave the same. strict: it fails once a model
 # gets it right, so that this mark is removed then.
 @pytest.mark.xfail(strict=True, reason="a short boast alone reads as a sign-off (known, see the model card)")

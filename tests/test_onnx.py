@@ -33,9 +33,9 @@ EMAILS = [
 
 @pytest.fixture(scope="module")
 def fp32_analyzer():
-    """The PyTorch runtime in the export's arithmetic (int8 weights, fp32 arithmetic). The
-    service's own `auto` runs bf16 or dynamic int8 by CPU, which moves 1-3% of labels on some
-    CPUs: `pitchlint onnx parity` reports that against `auto`; here the export must be exact."""
+    """The PyTorch runtime in the export's arithmetic (int8 weights, fp32 arithmetic), which is
+    `auto` on CPUs without bfloat16; on CPUs with it `auto` is bf16, and `pitchlint onnx parity`
+    reports the export against that. Here the export must be exact."""
     from pitchlint.model.runtime import Analyzer
 
     return Analyzer(compute="fp32")

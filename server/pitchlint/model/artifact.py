@@ -10,7 +10,7 @@ At load time the int8 matrices are expanded and the encoder runs in the fastest 
 form the CPU offers (`compute`):
 
 - "bf16": linear layers and attention in bfloat16 (fp32 accumulation, LayerNorm in fp32), on
-  CPUs with native bfloat16 (AMX or AVX-512 BF16) — the machines here. Each sentence's result is
+  CPUs with native bfloat16 (AMX or AVX-512 BF16). Each sentence's result is
   independent of what else is in the batch, so cached and uncached answers agree.
 - "fp32": the reference, and what `auto` picks on CPUs without bfloat16.
 - "int8": PyTorch dynamic int8 quantization, only when asked for. About 15% faster than fp32 on
