@@ -76,6 +76,15 @@ def _certificate(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
+def encode_body(body=None, text: str | None = None) -> tuple[bytes, str]:
+    """An answer's bytes and Content-Type: plain text, JSON, or nothing."""
+    if text is not None:
+        return text.encode(), "text/plain"
+    if body is None:
+        return b"", "application/json"
+    return json.dumps(body).encode(), "application/json; charset=UTF-8"
+
+
 @dataclass
 class Message:
     id: str
@@ -289,12 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
     # --- plumbing --------------------------------------------------------------------------
 
     def _send(self, status: int, body=None, headers: dict | None = None, text: str | None = None):
-        if text is not None:
-            data, ctype = text.encode(), "text/plain"
-        elif body is None:
-            data, ctype = b"", "application/json"
-        else:
-            data, ctype = json.dumps(body).encode(), "application/json; charset=UTF-8"
+        data, ctype = encode_body(body, text)
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
@@ -803,12 +807,7 @@ class _SubRequest(_Handler):
         self.answer = (500, b"", "application/json", None)
 
     def _send(self, status: int, body=None, headers: dict | None = None, text: str | None = None):
-        if text is not None:
-            data, ctype = text.encode(), "text/plain"
-        elif body is None:
-            data, ctype = b"", "application/json"
-        else:
-            data, ctype = json.dumps(body).encode(), "application/json; charset=UTF-8"
+        data, ctype = encode_body(body, text)
         self.answer = (status, data, ctype, headers)
         if self.fake.record_requests:
             self.fake.requests.append((time.time(), self.command, self.path, status))
