@@ -174,9 +174,13 @@ def test_worker_killed_mid_request(stack):
     assert replaced and new, "gunicorn did not replace the killed worker"
     assert all(o.error in CLEAN_CONNECTION_ERRORS for o in no_answer), summary(outcomes)
     assert all(o.status == 200 and o.error is None for o in outcomes if o.status is not None), summary(outcomes)
-    # Only the requests the killed worker held (the one it was answering and at most one it had
-    # accepted meanwhile); the others wait in the kernel's queue for the other worker.
-    assert len(no_answer) <= 2, summary(outcomes)
+    # Only the requests the killed worker held: each was sent before the kill, and no client
+    # lost more than that one request. A gevent worker accepts while it waits, so it may hold
+    # one request from several clients (2 or 3 of the 4 in CI runs); connections still in the
+    # kernel's queue go to the other worker.
+    assert all(o.started <= killed_at + 0.05 for o in no_answer), summary(outcomes)
+    per_client = [o.client for o in no_answer]
+    assert len(per_client) == len(set(per_client)), summary(outcomes)
 
 
 MARKERS = {
