@@ -300,7 +300,12 @@ function onKeyDown(e) {
   if (NAV_KEYS.has(e.key)) page.lastNavAt = performance.now();
   // Alt+Enter on a highlight moves focus into the card, so Ignore is reachable by keyboard.
   if (e.key === "Enter" && e.altKey && page.card.visible) { e.preventDefault(); page.card.show(page.card.item, { focus: true }); }
-  if (e.key === "Escape" && page.card.visible) page.card.hide();
+  if (e.key === "Escape") {
+    // Dismissed: a caret move still being reported (selectionchange comes later, and later
+    // still on a busy page) must not bring the card straight back.
+    page.lastNavAt = -Infinity;
+    if (page.card.visible) page.card.hide();
+  }
 }
 
 async function start() {
