@@ -245,3 +245,25 @@ def test_serve_decides_keys_by_address():
     assert decide_keys("0.0.0.0", None) is True          # any other address: keys required
     with pytest.raises(SystemExit, match="refusing to serve"):
         decide_keys("0.0.0.0", False)
+
+
+def test_a_connection_lost_while_closing_the_session_is_not_a_500(app, client, monkeypatch):
+    """The database dropping a connection under a request makes the session's closing rollback
+    fail after the answer is made (seen under the fault harness's PostgreSQL cut): the answer
+    stands, and the connection is discarded."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    from pitchlint.service import db
+
+    invalidated = []
+
+    def close(self):
+        raise OperationalError("ROLLBACK", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(Session, "close", close)
+    monkeypatch.setattr(Session, "invalidate", lambda self: invalidated.append(self))
+    with app.test_request_context():
+        db.session()  # the request opened a session
+        app.do_teardown_appcontext()
+    assert len(invalidated) == 1

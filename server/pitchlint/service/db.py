@@ -6,12 +6,16 @@ PITCHLINT_DATABASE_URL. The schema is brought to the latest migration when the a
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from pathlib import Path
 
 from flask import current_app, g
 from sqlalchemy import DateTime, ForeignKey, Integer, String, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -137,8 +141,20 @@ def init_app(app) -> None:
     @app.teardown_appcontext
     def _close(_exc):
         s = g.pop("db_session", None)
-        if s is not None:
+        if s is None:
+            return
+        try:
             s.close()
+        except DBAPIError as e:
+            # The connection died under the request (the database went away mid-write): closing
+            # rolls back on it and fails. The answer is already made; drop the connection
+            # instead of turning it into a 500 after the fact.
+            log.warning("database connection lost while closing a session (%s); discarded",
+                        type(e).__name__)
+            try:
+                s.invalidate()
+            except DBAPIError:
+                pass
 
 
 from .team import models as _team_models  # noqa: E402,F401  (the tables live on this Base)
