@@ -1,7 +1,8 @@
 """The ONNX export (`pitchlint onnx export`) and its runtime (PITCHLINT_COMPUTE=onnx): the export
 shipped in models/pitchlint-minilm-onnx/ is current, gives the PyTorch runtime's labels, answers
 an email the same alone or in a batch, reads long emails in the same windows, and says what to
-run when it is stale."""
+run when it is stale. The shipped encoder computes in int8 (`a8`, labels within the parity
+target); the `w8` variant, exported here too, is exact."""
 from __future__ import annotations
 
 import json
@@ -43,8 +44,10 @@ def fp32_analyzer():
 
 @pytest.fixture(scope="module")
 def onnx_analyzer():
-    from pitchlint.model.onnx_runtime import OnnxAnalyzer
+    from pitchlint.model.onnx_runtime import OnnxAnalyzer, int8_products_are_exact
 
+    if not int8_products_are_exact():
+        pytest.skip("this CPU's int8 products saturate (no VNNI): the a8 export is refused here")
     return OnnxAnalyzer()
 
 
@@ -53,7 +56,7 @@ def test_the_shipped_export_is_made_from_the_shipped_model():
     m = check_export(EXPORT, artifact.DEFAULT_MODEL_DIR)
     cfg = artifact.read_config(artifact.DEFAULT_MODEL_DIR)
     assert (m["name"], m["version"]) == (cfg["name"], cfg["version"])
-    assert m["encoder"]["variant"] == "w8"
+    assert m["encoder"]["variant"] == "a8"
 
 
 def test_the_extension_ships_this_export():
@@ -67,16 +70,92 @@ def test_the_extension_ships_this_export():
         "run `pitchlint onnx export` to record the export for the extension"
 
 
+@pytest.fixture(scope="module")
+def w8_analyzer(tmp_path_factory):
+    """The exact variant: int8 weights expanded to fp32, fp32 arithmetic."""
+    from pitchlint.model.onnx_export import export
+    from pitchlint.model.onnx_runtime import OnnxAnalyzer
+
+    out = tmp_path_factory.mktemp("w8")
+    export(artifact.DEFAULT_MODEL_DIR, out, encoder="w8", log=lambda m: None)
+    return OnnxAnalyzer(export_dir=out)
+
+
 def test_onnx_labels_are_the_pytorch_runtimes(fp32_analyzer, onnx_analyzer):
+    # int8 products: the same labels; scores move a little (pitchlint onnx parity measures how
+    # many labels that moves on dev.jsonl and the validation split: under 1%)
     a = fp32_analyzer.analyze_batch(EMAILS)
     b = onnx_analyzer.analyze_batch(EMAILS)
     g = agreement(a, b)
     assert g.same_sentence_labels == g.sentences and g.same_email_labels == g.emails
-    assert g.max_score_difference < 0.01
+    assert g.max_score_difference < 0.05
     for x, y in zip(a, b):
         assert [s["message"] for s in x["sentences"]] == [s["message"] for s in y["sentences"]]
         assert [(s["start"], s["end"], s["quoted"], s["signature"]) for s in x["sentences"]] == \
                [(s["start"], s["end"], s["quoted"], s["signature"]) for s in y["sentences"]]
+
+
+def test_the_w8_export_computes_what_the_pytorch_runtime_computes(fp32_analyzer, w8_analyzer):
+    g = agreement(fp32_analyzer.analyze_batch(EMAILS), w8_analyzer.analyze_batch(EMAILS))
+    assert g.same_sentence_labels == g.sentences and g.same_email_labels == g.emails
+    assert g.max_score_difference < 0.001
+    assert w8_analyzer.compute == "onnx-w8"
+
+
+def _export_linear8(tmp_path, names, unsigned):
+    """One Linear8 of the shipped model as its own ONNX graph: tokens (T, K) in, (T, N) out."""
+    import torch
+    from torch import nn
+
+    from pitchlint.model.onnx_export import GELU_FLOOR, Linear8, RawState
+
+    lin = Linear8(RawState(artifact.DEFAULT_MODEL_DIR), names,
+                  offset=GELU_FLOOR if unsigned else 0.0, unsigned=unsigned)
+
+    class One(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = lin
+
+        def forward(self, x):
+            zp = torch.full_like(x[:, 0], 0 if unsigned else 128, dtype=torch.uint8)
+            return self.lin(x, zp)
+
+    path = tmp_path / "linear8.onnx"
+    torch.onnx.export(One().eval(), (torch.randn(5, lin.q_t.shape[0]),), str(path), dynamo=False,
+                      opset_version=17, input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "tokens"}, "y": {0: "tokens"}})
+    return One().eval(), path
+
+
+@pytest.mark.parametrize("names,unsigned", [
+    (["encoder.layers.0.query", "encoder.layers.0.key", "encoder.layers.0.value"], False),
+    (["encoder.layers.3.output"], True),
+])
+def test_an_int8_product_of_a_token_depends_on_that_token_only(tmp_path, names, unsigned):
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    module, path = _export_linear8(tmp_path, names, unsigned)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(7)
+    k = module.lin.q_t.shape[0]
+    x = rng.normal(size=(40, k)).astype(np.float32)
+    x[3] *= 50.0   # one token far larger than the others: its scale is its own
+    if unsigned:   # what the second FFN product reads: GELU outputs (>= -0.17)
+        x = torch.nn.functional.gelu(torch.from_numpy(x * 2)).numpy()
+    together = session.run(None, {"x": x})[0]
+    for i in (0, 3, 39):
+        alone = session.run(None, {"x": x[i:i + 1]})[0]
+        assert np.array_equal(alone[0], together[i])   # bit for bit
+    # and the graph computes what its PyTorch side computes: float products of the same integers
+    want = module(torch.from_numpy(x)).detach().numpy()
+    assert np.abs(together - want).max() <= 1e-4 * np.abs(want).max()
+    # which are within int8 rounding of the float product
+    exact = (torch.from_numpy(x) - module.lin.offset) @ module.lin.matrix().t() + module.lin.bias
+    rel = np.abs(together - exact.detach().numpy()).max() / np.abs(exact.detach().numpy()).max()
+    assert rel < 0.02
 
 
 def test_an_email_gets_the_same_answer_alone_and_in_a_batch(onnx_analyzer):
@@ -89,12 +168,18 @@ def test_an_email_gets_the_same_answer_alone_and_in_a_batch(onnx_analyzer):
         assert g.same_sentence_labels == g.sentences and g.same_email_labels == 1
 
 
-def test_long_emails_are_read_in_the_same_windows(fp32_analyzer, onnx_analyzer):
+def test_long_emails_are_read_in_the_same_windows(fp32_analyzer, w8_analyzer, onnx_analyzer):
+    # The windows are cut by code both variants share; the exact variant shows they are the
+    # PyTorch runtime's. (These 150 near-identical sentences sit on the desperate/neutral line,
+    # 0.47-0.49, where int8 arithmetic moves a few of them across.)
     text = "\n".join(f"Point {k}: we are the best vendor, and I need your answer today." for k in range(150))
     long_sentence = " ".join(["We are the leading platform and our award-winning team"] * 30) + "."
     for t in (text, long_sentence):
-        g = agreement([fp32_analyzer.analyze(t)], [onnx_analyzer.analyze(t)])
+        want = fp32_analyzer.analyze(t)
+        g = agreement([want], [w8_analyzer.analyze(t)])
         assert g.same_sentence_labels == g.sentences and g.same_email_labels == 1
+        assert g.max_score_difference < 0.001
+        assert agreement([want], [onnx_analyzer.analyze(t)]).same_email_labels == 1
 
 
 def test_reanalysis_encodes_only_the_changed_sentence(onnx_analyzer):
@@ -129,8 +214,20 @@ def test_load_analyzer_chooses_by_pitchlint_compute(monkeypatch, onnx_analyzer):
     monkeypatch.setenv("PITCHLINT_COMPUTE", "onnx")
     assert wants_onnx()
     an = load_analyzer()
-    assert isinstance(an, OnnxAnalyzer) and an.compute == "onnx-w8"
+    assert isinstance(an, OnnxAnalyzer) and an.compute == "onnx-a8"
     assert not wants_onnx("bf16")
+
+
+def test_a_cpu_whose_int8_products_saturate_is_refused(monkeypatch):
+    from pitchlint.model import onnx_runtime
+    from pitchlint.service.startup import StartupError, check_onnx_export
+
+    monkeypatch.setattr(onnx_runtime, "int8_products_are_exact", lambda: False)
+    with pytest.raises(onnx_runtime.Int8KernelsSaturate, match="--encoder w8"):
+        onnx_runtime.OnnxAnalyzer()
+    monkeypatch.setenv("PITCHLINT_COMPUTE", "onnx")
+    with pytest.raises(StartupError, match="saturate"):
+        check_onnx_export(artifact.DEFAULT_MODEL_DIR)
 
 
 def test_a_new_model_raises_the_extension_version(tmp_path):
@@ -158,7 +255,7 @@ def test_cli_check_and_evaluate_with_the_onnx_runtime():
     assert "up to date" in r.output
     r = CliRunner().invoke(main, ["evaluate", "--runtime", "onnx", str(ROOT / "tests" / "data" / "team_export_sample.jsonl")])
     assert r.exit_code == 0, r.output
-    assert "(onnx-w8)" in r.output and "highlight" in r.output
+    assert "(onnx-a8)" in r.output and "highlight" in r.output
 
 
 

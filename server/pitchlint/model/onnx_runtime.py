@@ -212,6 +212,38 @@ class OnnxModel:
                  "email_focus": ef[e]} for e, (v, _, _) in enumerate(emails)]
 
 
+def int8_products_are_exact() -> bool:
+    """Whether this CPU's MatMulInteger (uint8 x int8, as the `a8` encoder uses it) gives exact
+    sums. On x86 CPUs without VNNI, ONNX Runtime's uint8 x int8 kernels add pairs of products in
+    saturating 16-bit arithmetic (VPMADDUBSW), and the a8 encoder's inputs can reach that
+    (255 x 127 twice is over 32,767); with VNNI (and in WebAssembly) the sums are exact. One small
+    product with the largest values says which this CPU is."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    k, n = 64, 3
+    w = np.full((k, n), 127, dtype=np.int8)
+    w[:, 1] = -127
+    w[::2, 2] = -128
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["a", "w", "z"], ["y"])], "probe",
+        [helper.make_tensor_value_info("a", TensorProto.UINT8, [2, k])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [2, n])],
+        [helper.make_tensor("w", TensorProto.INT8, [k, n], w.tobytes(), raw=True),
+         helper.make_tensor("z", TensorProto.UINT8, [], [128])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    onnx.checker.check_model(model)
+    a = np.full((2, k), 255, dtype=np.uint8)
+    a[1] = 1
+    got = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"a": a})[0]
+    return bool(np.array_equal(got, (a.astype(np.int32) - 128) @ w.astype(np.int32)))
+
+
+class Int8KernelsSaturate(RuntimeError):
+    pass
+
+
 class OnnxAnalyzer(Analyzer):
     """Analyzer whose encoder and context layers run on ONNX Runtime (see the module's notes)."""
 
@@ -226,6 +258,11 @@ class OnnxAnalyzer(Analyzer):
         self.export_dir = Path(export_dir or os.environ.get("PITCHLINT_ONNX_DIR")
                                or default_export_dir(self.model_dir))
         self.manifest = check_export(self.export_dir, self.model_dir)
+        if self.manifest["encoder"]["variant"] == "a8" and not int8_products_are_exact():
+            raise Int8KernelsSaturate(
+                "this CPU's int8 products saturate (no VNNI), so the a8 export would not give the "
+                "model's answers here: export the exact variant with `pitchlint onnx export --encoder "
+                "w8 --out DIR --no-ship` and set PITCHLINT_ONNX_DIR=DIR, or leave PITCHLINT_COMPUTE unset")
         self.config = artifact.read_config(self.model_dir)
         self.onnx = OnnxModel(self.export_dir, threads)
         self.compute = f"onnx-{self.manifest['encoder']['variant']}"
@@ -280,4 +317,5 @@ def load_analyzer(model_dir=None, cache_size: int = 20000, threads: int | None =
                             compute="auto" if compute == "torch" else compute)
 
 
-__all__ = ["OnnxAnalyzer", "OnnxModel", "StaleExport", "load_analyzer", "wants_onnx"]
+__all__ = ["Int8KernelsSaturate", "OnnxAnalyzer", "OnnxModel", "StaleExport", "int8_products_are_exact",
+           "load_analyzer", "wants_onnx"]

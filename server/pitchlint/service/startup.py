@@ -177,9 +177,15 @@ def check_onnx_export(model: Path) -> None:
     from ..model.onnx_export import StaleExport, check_export, default_export_dir
 
     try:
-        check_export(os.environ.get("PITCHLINT_ONNX_DIR") or default_export_dir(model), model)
+        manifest = check_export(os.environ.get("PITCHLINT_ONNX_DIR") or default_export_dir(model), model)
     except StaleExport as e:
         raise StartupError(f"PITCHLINT_COMPUTE=onnx: {e}") from None
+    from ..model.onnx_runtime import int8_products_are_exact
+
+    if manifest["encoder"]["variant"] == "a8" and not int8_products_are_exact():
+        raise StartupError("PITCHLINT_COMPUTE=onnx: this CPU's int8 products saturate (no VNNI); "
+                           "export with `pitchlint onnx export --encoder w8 --out DIR --no-ship` "
+                           "and set PITCHLINT_ONNX_DIR=DIR")
 
 
 class SecretKeyError(RuntimeError):

@@ -30,6 +30,12 @@ const PAGES = join(HERE, "pages");
 // The email of benchmarks/model_speed.py: 8 sentences, 150 words.
 const BENCH_EMAIL = "Hi Marcus,\n\nI noticed your team is hiring three new account executives in Denver this quarter, which usually means a lot of onboarding work for your sales managers over the next few months. We are the leading sales enablement platform, trusted by over nine hundred companies worldwide, and our award-winning coaching suite includes call recording, scorecards, forecasting and a searchable content library for every rep. I'm sorry to keep chasing you, but this is my fourth email in two weeks and I really need a reply before my manager reviews my pipeline on Friday. If we don't speak before the end of the month, the onboarding discount for your new hires will be gone and the price goes up by a third. Would you have fifteen minutes on Thursday afternoon for a quick walkthrough of how other sales teams in Colorado ramp their new reps?\n\nBest regards,\nJordan Ellis, Senior Account Executive";
 
+// Cold analyses of the benchmark email. The first few after load run while V8 is still moving
+// the WebAssembly runtime's hot functions from its baseline compiler to its optimizing one, so
+// the figures give the median of all runs and of the runs after the first WARM_UP.
+const BENCH_RUNS = 40;
+const WARM_UP = 10;
+
 const log = (...a) => console.log("[e2e on-device]", ...a);
 
 /** A listener where the service would be: it counts every connection (there must be none). */
@@ -180,7 +186,7 @@ async function main() {
     const benchPage = await context.newPage();
     await benchPage.goto(`chrome-extension://${extensionId}/options.html`);
     const changed = BENCH_EMAIL.replace("fifteen minutes on Thursday afternoon", "twenty minutes on Tuesday morning");
-    figures.bench = await benchPage.evaluate(([text, edit]) => chrome.runtime.sendMessage({ type: "deviceBenchmark", text, changed: edit, runs: 20 }), [BENCH_EMAIL, changed]);
+    figures.bench = await benchPage.evaluate(([text, edit, runs]) => chrome.runtime.sendMessage({ type: "deviceBenchmark", text, changed: edit, runs }), [BENCH_EMAIL, changed, BENCH_RUNS]);
     await benchPage.close();
 
     await check("Fallback: the service cannot be reached, the email is analysed on this device and the chip says so", async () => {
@@ -226,7 +232,11 @@ async function main() {
     console.log(`Pitchlint on-device figures — ${cpus()[0].model} x${cpus().length}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${CHROMIUM} headless=new, onnxruntime-web (WebAssembly, ${info ? info.threads : "?"} thread(s))`);
     console.log(`  model load (offscreen document: runtime, tokenizer, both sessions): ${info ? Math.round(info.loadMs) : "?"} ms (target <= 2000 ms after the first keystroke; loading starts when a compose box appears)`);
     console.log(`  first keystroke -> the four highlights drawn: ${figures.firstKeyToHighlightsMs} ms (typing ${lines.join("").length} characters at 12 ms a key, the 600 ms debounce, the model's load, analysis, drawing)`);
-    if (times.length) console.log(`  8-sentence, 150-word email, cold (no cached sentence), median of ${times.length}: ${median(times).toFixed(1)} ms (min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}; target <= 80 ms)`);
+    if (times.length) {
+      const warm = times.slice(WARM_UP);
+      console.log(`  8-sentence, 150-word email, cold (no cached sentence), median of all ${times.length} runs after load: ${median(times).toFixed(1)} ms; of runs ${WARM_UP + 1}-${times.length}: ${median(warm).toFixed(1)} ms (min ${Math.min(...warm).toFixed(1)}, max ${Math.max(...warm).toFixed(1)}); target <= 80 ms`);
+      console.log(`    first ${WARM_UP} runs (V8 still optimizing the runtime): ${times.slice(0, WARM_UP).map((t) => t.toFixed(0)).join(", ")} ms`);
+    }
     const edits = (figures.bench && figures.bench.edits) || [];
     if (edits.length) console.log(`  the same email with one sentence changed (the others cached), median of ${edits.length}: ${median(edits).toFixed(1)} ms`);
     console.log(`  long tasks on the Gmail page's main thread while typing and analysing: ${figures.longTasks.length} (longest ${longest.toFixed(0)} ms; target: none over 50 ms)`);

@@ -12,7 +12,10 @@ const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const lock = JSON.parse(readFileSync(here("../../../../manifest/extension/model.json"), "utf8"));
 const exportDir = here(`../../../../${lock.export}/`);
 const samples = JSON.parse(readFileSync(here("../fixtures/device-samples.json"), "utf8"));
-const SCORE_TOLERANCE = 0.01;
+// The shipped encoder computes in int8 (a8): the integer products are exact on both sides, but
+// fp32 rounding in the attention differs between WebAssembly and a server CPU, and quantizing
+// each token again carries it a little further. w8 (fp32 arithmetic) agrees within 0.01.
+const SCORE_TOLERANCE = { a8: 0.05, w8: 0.01 };
 
 let analyzerPromise;
 function analyzer() {
@@ -69,7 +72,8 @@ test("the answers are the Python runtime's: same sentences, same labels, scores 
     });
     worst = Math.max(worst, Math.abs(got.focus.scores.me_talk - want.focus.scores.me_talk));
   }
-  assert.ok(worst <= SCORE_TOLERANCE, `largest score difference ${worst}`);
+  const variant = JSON.parse(readFileSync(exportDir + "model.json", "utf8")).encoder.variant;
+  assert.ok(worst <= SCORE_TOLERANCE[variant], `largest score difference ${worst} (${variant})`);
 });
 
 test("re-analysis encodes only the sentences that changed", async () => {
