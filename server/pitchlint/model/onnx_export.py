@@ -197,6 +197,8 @@ class _TokenInt8Product(torch.autograd.Function):
         return g.op("Add", g.op("Mul", y, g.op("Unsqueeze", s, const([1], torch.int64))), bias)
 
 
+A8_SERVER_PACK_TOKENS = 128   # a8 rows on ONNX Runtime's CPU kernels (the longest chunk fits)
+
 A8_QUANTIZATION = {"format": "MatMulInteger", "weights": "int8, per row (the artifact's)",
                    "activations": "int8 per token (uint8 for the second FFN product), at run time",
                    "operators": ["MatMul"]}
@@ -263,6 +265,24 @@ def attention(q, k, v, bias, heads: int):
     v = v.reshape(b, n, heads, d).transpose(1, 2)
     scores = torch.matmul(q, k) * (1.0 / math.sqrt(d)) + bias
     return torch.matmul(torch.softmax(scores, dim=-1), v).transpose(1, 2).reshape(b, n, h)
+
+
+def attention_by_sums(q, k, v, bias, heads: int):
+    """attention() written so that a token's result does not depend on where its chunk sits in
+    its row or on the row's width: the softmax's normaliser is summed by the same product as the
+    values (V with a column of ones), whose terms for keys outside the chunk are exact zeros
+    added in order, instead of by a vectorised sum whose grouping follows the row's layout.
+    `q` comes already scaled by 1 / sqrt(head size) (EncoderGraph8 folds that into its product)."""
+    b, n, h = q.shape
+    d = h // heads
+    q = q.reshape(b, n, heads, d).transpose(1, 2)
+    k = k.reshape(b, n, heads, d).permute(0, 2, 3, 1)
+    v = v.reshape(b, n, heads, d).transpose(1, 2)
+    scores = torch.matmul(q, k) + bias
+    p = torch.exp(scores - scores.amax(-1, keepdim=True))
+    out = torch.matmul(p, torch.cat([v, torch.ones_like(v[..., :1])], -1))
+    out = out[..., :d] / out[..., d:]
+    return out.transpose(1, 2).reshape(b, n, h)
 
 
 class EncoderGraph(nn.Module):
@@ -346,6 +366,9 @@ class EncoderGraph8(nn.Module):
             names = [p + n for n in ("query", "key", "value")]
             w_qkv = torch.cat([state.float(n + ".weight") for n in names])
             layer.qkv = Linear8(state, names, extra_bias=w_qkv @ beta, drop_bias=slice(2 * h, 3 * h))
+            with torch.no_grad():   # attention's 1 / sqrt(head size), applied to the query here
+                layer.qkv.scale[:h] /= math.sqrt(h // self.heads)
+                layer.qkv.bias[:h] /= math.sqrt(h // self.heads)
             w_o = state.float(p + "attn_out.weight")
             layer.attn_out = Linear8(state, [p + "attn_out"],
                                      extra_bias=w_o @ state.float(p + "value.bias") + beta)
@@ -373,7 +396,7 @@ class EncoderGraph8(nn.Module):
         unsigned = torch.zeros_like(signed)
         for layer in self.layers:
             q, k, v = layer.qkv(x, signed).reshape(b, n, 3 * h).split(h, dim=-1)
-            a = attention(q, k, v, bias, self.heads).reshape(b * n, h)
+            a = attention_by_sums(q, k, v, bias, self.heads).reshape(b * n, h)
             x = self._norm(x + layer.attn_out(a, signed), layer.attn_gamma)
             x = self._norm(x + layer.output(F.gelu(layer.intermediate(x, signed)), unsigned), layer.out_gamma)
         return (x + self.final_beta).reshape(b, n, h)
@@ -492,6 +515,7 @@ def export_encoder(state: RawState, net_cfg: dict, path: Path, store_int8: bool,
             ("hidden",), {"input_ids": rows, "position_ids": rows, "segment_ids": rows,
                           "hidden": {0: "rows", 1: "tokens"}},
             fold=not store_int8)
+
 
 
 def export_context(state: RawState, net_cfg: dict, path: Path) -> None:
@@ -691,7 +715,11 @@ def build_manifest(model_dir: Path, out: Path, config: dict, encoder: str, quant
         "encoder": {"variant": encoder, "quantization": quantization,
                     "hidden_size": net["encoder"]["hidden_size"],
                     "max_chunk_tokens": MAX_CHUNK_TOKENS, "chunk_stride": CHUNK_STRIDE,
-                    "pack_tokens": PACK_TOKENS},
+                    "pack_tokens": PACK_TOKENS,
+                    # a8's attention reads whole rows (attention_by_sums), so rows of 128 are
+                    # faster on a server CPU, where batches hold many sentences; in WebAssembly
+                    # one email's sentences in one row of 256 are (the extension reads pack_tokens)
+                    "server_pack_tokens": A8_SERVER_PACK_TOKENS if encoder == "a8" else PACK_TOKENS},
         "context": {"window": CONTEXT_WINDOW, "margin": CONTEXT_MARGIN, "max_positions": MAX_POSITIONS,
                     "kinds": {"body": 0, "quoted": 1, "signature": 2, "subject": 3}},
         "labels": {"sentence_focus": list(net["sentence_focus_labels"]),

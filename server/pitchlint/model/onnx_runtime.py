@@ -1,10 +1,12 @@
-"""The analyzer on ONNX Runtime (`PITCHLINT_COMPUTE=onnx`): the same answers as the PyTorch
-runtime (runtime.py), from the export that `pitchlint onnx export` writes.
+"""The analyzer on ONNX Runtime (`PITCHLINT_COMPUTE=onnx`): the PyTorch runtime's answers
+(runtime.py; exactly with the w8 export, within the parity target with the shipped a8), from the
+export that `pitchlint onnx export` writes.
 
 Everything around the two graphs is the PyTorch runtime's own code: splitting, the per-sentence
 vector cache, the quoted-text alternative, thresholds and the contract's answer (OnnxAnalyzer is
 an Analyzer that replaces only how sentence vectors and probabilities are computed). Sentences
-are packed into rows of at most 256 tokens as features.encode_sentences packs them; long emails
+are packed into rows as features.encode_sentences packs them (of at most the export's
+`server_pack_tokens`: 256, or 128 for a8, whose attention reads whole rows); long emails
 are read in the same windows of 64 sentences (network.context_windows), cut here, outside the
 graph, and stitched back inside it.
 """
@@ -157,10 +159,11 @@ def session_options(threads: int):
 class OnnxModel:
     """The two ONNX Runtime sessions of an export."""
 
-    def __init__(self, export_dir: Path, threads: int | None = None):
+    def __init__(self, export_dir: Path, threads: int | None = None, pack_tokens: int = PACK_TOKENS):
         import onnxruntime as ort
 
         self.export_dir = Path(export_dir)
+        self.pack_tokens = pack_tokens
         self.threads = threads or default_threads()
         so = session_options(self.threads)
         providers = ["CPUExecutionProvider"]
@@ -174,7 +177,7 @@ class OnnxModel:
             return np.zeros((0, hidden_size), dtype=np.float32)
         chunks, owner = sentence_chunks(token_lists, cls_id, sep_id)
         chunk_vecs = np.empty((len(chunks), hidden_size), dtype=np.float32)
-        for batch in packed_batches(chunks):
+        for batch in packed_batches(chunks, self.pack_tokens):
             (hidden,) = self.encoder.run(None, {"input_ids": batch.input_ids,
                                                 "position_ids": batch.position_ids,
                                                 "segment_ids": batch.segment_ids})
@@ -264,7 +267,8 @@ class OnnxAnalyzer(Analyzer):
                 "model's answers here: export the exact variant with `pitchlint onnx export --encoder "
                 "w8 --out DIR --no-ship` and set PITCHLINT_ONNX_DIR=DIR, or leave PITCHLINT_COMPUTE unset")
         self.config = artifact.read_config(self.model_dir)
-        self.onnx = OnnxModel(self.export_dir, threads)
+        self.onnx = OnnxModel(self.export_dir, threads,
+                              pack_tokens=self.manifest["encoder"].get("server_pack_tokens", PACK_TOKENS))
         self.compute = f"onnx-{self.manifest['encoder']['variant']}"
         self.net = None
         self.pieces = WordPieces(self.export_dir / TOKENIZER_FILE)
