@@ -17,12 +17,12 @@ The encoder ships as `a8` (the default): every product with a weight runs in int
 The weights are the artifact's own int8 rows; each token's activations are quantized on their
 own as the graph runs (one scale per token, QuantizeLinear on axis 0), multiplied in exact
 integer arithmetic (MatMulInteger) and scaled back (EncoderGraph8, Linear8). Nothing is computed
-across tokens, so a sentence's products are the same alone or packed with any others: what
-moves between a sentence alone and in a batch is only fp32 rounding in the attention, as in
-fp32. Constant offsets (LayerNorm biases, the value bias, GELU's floor) are folded into biases so
-what is quantized is centred. Against the PyTorch runtime in fp32, 99.6-100% of labels are
-identical (README, "On-device mode", has `pitchlint onnx parity`'s figures); it is about twice as
-fast as `w8` on a server CPU and in the browser.
+across tokens, and the attention sums its softmax's normaliser with the same product as the
+values (attention_by_sums), so a sentence's vector is the same to the last bit alone, packed in
+any row, or beside any batch-mates. Constant offsets (LayerNorm biases, the value bias, GELU's
+floor) are folded into biases so what is quantized is centred. Against the PyTorch runtime in
+fp32, 99.6-100% of labels are identical (README, "On-device mode", has `pitchlint onnx parity`'s
+figures); `w8` takes about 1.4 times its time in the browser and 1.25-1.65 times on a server CPU.
 
 `w8` stores the same int8 rows but expands them to fp32 when a session loads, and computes
 exactly what the PyTorch runtime computes in fp32 (exact parity; slower).
