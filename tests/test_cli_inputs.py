@@ -306,15 +306,22 @@ def test_json_lines_are_answered_while_the_input_is_still_coming(tmp_path):
     the command reads line by line and never waits for (or holds) the whole file."""
     gate = tmp_path / "go"
     feeder = subprocess.Popen([sys.executable, "-c", FEEDER, str(gate)], stdout=subprocess.PIPE)
+    errors = open(tmp_path / "stderr", "w+b")
     proc = subprocess.Popen(PITCHLINT + ["analyze", "-"], stdin=feeder.stdout,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=errors)
     feeder.stdout.close()
     try:
         first = proc.stdout.readline()
         feeder_still_waiting = feeder.poll() is None
         gate.touch()
-        rest, err = proc.communicate(timeout=300)
+        # the rest from the same buffered reader: readline() may already hold part of it, which
+        # communicate() (reading the pipe underneath) would skip
+        rest = proc.stdout.read()
+        proc.wait(timeout=300)
+        errors.seek(0)
+        err = errors.read()
     finally:
+        errors.close()
         gate.touch()
         feeder.wait(timeout=120)
         if proc.poll() is None:
