@@ -107,7 +107,7 @@ def _export_linear8(tmp_path, names, unsigned):
     import torch
     from torch import nn
 
-    from pitchlint.model.onnx_export import GELU_FLOOR, Linear8, RawState
+    from pitchlint.model.onnx_export import GELU_FLOOR, Linear8, RawState, _export
 
     lin = Linear8(RawState(artifact.DEFAULT_MODEL_DIR), names,
                   offset=GELU_FLOOR if unsigned else 0.0, unsigned=unsigned)
@@ -122,9 +122,8 @@ def _export_linear8(tmp_path, names, unsigned):
             return self.lin(x, zp)
 
     path = tmp_path / "linear8.onnx"
-    torch.onnx.export(One().eval(), (torch.randn(5, lin.q_t.shape[0]),), str(path), dynamo=False,
-                      opset_version=17, input_names=["x"], output_names=["y"],
-                      dynamic_axes={"x": {0: "tokens"}, "y": {0: "tokens"}})
+    _export(One().eval(), (torch.randn(5, lin.q_t.shape[0]),), path, ["x"], ["y"],
+            {"x": {0: "tokens"}, "y": {0: "tokens"}}, fold=False)
     return One().eval(), path
 
 

@@ -12,6 +12,7 @@ graph, and stitched back inside it.
 """
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import dataclass, field
@@ -215,6 +216,7 @@ class OnnxModel:
                  "email_focus": ef[e]} for e, (v, _, _) in enumerate(emails)]
 
 
+@functools.cache
 def int8_products_are_exact() -> bool:
     """Whether this CPU's MatMulInteger (uint8 x int8, as the `a8` encoder uses it) gives exact
     sums. On x86 CPUs without VNNI, ONNX Runtime's uint8 x int8 kernels add pairs of products in
@@ -247,6 +249,15 @@ class Int8KernelsSaturate(RuntimeError):
     pass
 
 
+def check_int8_kernels(manifest: dict) -> None:
+    """Int8KernelsSaturate when `manifest` is an a8 export and this CPU's int8 products saturate."""
+    if manifest["encoder"]["variant"] == "a8" and not int8_products_are_exact():
+        raise Int8KernelsSaturate(
+            "this CPU's int8 products saturate (no VNNI), so the a8 export would not give the "
+            "model's answers here: export the exact variant with `pitchlint onnx export --encoder "
+            "w8 --out DIR --no-ship` and set PITCHLINT_ONNX_DIR=DIR, or leave PITCHLINT_COMPUTE unset")
+
+
 class OnnxAnalyzer(Analyzer):
     """Analyzer whose encoder and context layers run on ONNX Runtime (see the module's notes)."""
 
@@ -261,11 +272,7 @@ class OnnxAnalyzer(Analyzer):
         self.export_dir = Path(export_dir or os.environ.get("PITCHLINT_ONNX_DIR")
                                or default_export_dir(self.model_dir))
         self.manifest = check_export(self.export_dir, self.model_dir)
-        if self.manifest["encoder"]["variant"] == "a8" and not int8_products_are_exact():
-            raise Int8KernelsSaturate(
-                "this CPU's int8 products saturate (no VNNI), so the a8 export would not give the "
-                "model's answers here: export the exact variant with `pitchlint onnx export --encoder "
-                "w8 --out DIR --no-ship` and set PITCHLINT_ONNX_DIR=DIR, or leave PITCHLINT_COMPUTE unset")
+        check_int8_kernels(self.manifest)
         self.config = artifact.read_config(self.model_dir)
         self.onnx = OnnxModel(self.export_dir, threads,
                               pack_tokens=self.manifest["encoder"].get("server_pack_tokens", PACK_TOKENS))
@@ -321,5 +328,5 @@ def load_analyzer(model_dir=None, cache_size: int = 20000, threads: int | None =
                             compute="auto" if compute == "torch" else compute)
 
 
-__all__ = ["Int8KernelsSaturate", "OnnxAnalyzer", "OnnxModel", "StaleExport", "int8_products_are_exact",
+__all__ = ["Int8KernelsSaturate", "check_int8_kernels", "OnnxAnalyzer", "OnnxModel", "StaleExport", "int8_products_are_exact",
            "load_analyzer", "wants_onnx"]

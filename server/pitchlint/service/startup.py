@@ -180,12 +180,12 @@ def check_onnx_export(model: Path) -> None:
         manifest = check_export(os.environ.get("PITCHLINT_ONNX_DIR") or default_export_dir(model), model)
     except StaleExport as e:
         raise StartupError(f"PITCHLINT_COMPUTE=onnx: {e}") from None
-    from ..model.onnx_runtime import int8_products_are_exact
+    from ..model.onnx_runtime import Int8KernelsSaturate, check_int8_kernels
 
-    if manifest["encoder"]["variant"] == "a8" and not int8_products_are_exact():
-        raise StartupError("PITCHLINT_COMPUTE=onnx: this CPU's int8 products saturate (no VNNI); "
-                           "export with `pitchlint onnx export --encoder w8 --out DIR --no-ship` "
-                           "and set PITCHLINT_ONNX_DIR=DIR")
+    try:
+        check_int8_kernels(manifest)
+    except Int8KernelsSaturate as e:
+        raise StartupError(f"PITCHLINT_COMPUTE=onnx: {e}") from None
 
 
 class SecretKeyError(RuntimeError):
