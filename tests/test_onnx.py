@@ -157,6 +157,42 @@ def test_an_int8_product_of_a_token_depends_on_that_token_only(tmp_path, names, 
     assert rel < 0.02
 
 
+def test_chunk_blocks_find_every_chunk_of_packed_rows(tmp_path):
+    """a8's attention runs chunk by chunk on blocks gathered from the packed rows: the ONNX side
+    of _ChunkBlocks must find the same chunks as its PyTorch side, in reading order, with
+    padding (segment 0) left out of every block."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+    from torch import nn
+
+    from pitchlint.model.onnx_export import _ChunkBlocks, _export, sample_encoder_inputs
+
+    class Blocks(nn.Module):
+        def forward(self, position_ids, segment_ids):
+            blocks, keys, slot = _ChunkBlocks.apply(position_ids, segment_ids)
+            return blocks + 0, keys.int(), slot + 0   # the exporter wants ops after the function
+
+    path = tmp_path / "blocks.onnx"
+    dyn = {0: "rows", 1: "tokens"}
+    _, pos, seg = sample_encoder_inputs()
+    _export(Blocks().eval(), (pos, seg), path,
+            ["position_ids", "segment_ids"], ["blocks", "keys", "slot"],
+            {"position_ids": dyn, "segment_ids": dyn}, fold=False)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    # row 0: chunks of 3 and 2 tokens, one padding token; row 1: one chunk of 4, two of padding
+    seg = np.array([[1, 1, 1, 2, 2, 0], [1, 1, 1, 1, 0, 0]], dtype=np.int64)
+    pos = np.array([[0, 1, 2, 0, 1, 0], [0, 1, 2, 3, 0, 0]], dtype=np.int64)
+    blocks, keys, slot = session.run(None, {"position_ids": pos, "segment_ids": seg})
+    want = [t.numpy() for t in Blocks()(torch.from_numpy(pos), torch.from_numpy(seg))]
+    for got, expected in zip((blocks, keys, slot), want):
+        assert np.array_equal(got, expected)
+    assert blocks.tolist() == [[0, 1, 2, 0], [3, 4, 0, 0], [6, 7, 8, 9]]
+    assert keys.tolist() == [[1, 1, 1, 0], [1, 1, 0, 0], [1, 1, 1, 1]]
+    # each real token's place in the blocks read as one vector; padding tokens read cell 0
+    assert slot.tolist() == [0, 1, 2, 4, 5, 0, 8, 9, 10, 11, 0, 0]
+
+
 def test_an_email_gets_the_same_answer_alone_and_in_a_batch(onnx_analyzer):
     onnx_analyzer.cache.clear()
     together = onnx_analyzer.analyze_batch(EMAILS)
@@ -165,7 +201,8 @@ def test_an_email_gets_the_same_answer_alone_and_in_a_batch(onnx_analyzer):
         alone = onnx_analyzer.analyze_batch([item])[0]
         g = agreement([answer], [alone])
         assert g.same_sentence_labels == g.sentences and g.same_email_labels == 1
-        # not only the labels: int8 products per token and attention_by_sums make it bit for bit
+        # not only the labels: int8 products per token and attention by sums, chunk by chunk,
+        # make it bit for bit
         assert g.max_score_difference == 0.0
 
 

@@ -6,7 +6,8 @@ Everything around the two graphs is the PyTorch runtime's own code: splitting, t
 vector cache, the quoted-text alternative, thresholds and the contract's answer (OnnxAnalyzer is
 an Analyzer that replaces only how sentence vectors and probabilities are computed). Sentences
 are packed into rows as features.encode_sentences packs them (of at most the export's
-`server_pack_tokens`: 256, or 128 for a8, whose attention reads whole rows); long emails
+`server_pack_tokens`: 256 for w8; 4096, one row per call, for a8, whose attention runs
+chunk by chunk); long emails
 are read in the same windows of 64 sentences (network.context_windows), cut here, outside the
 graph, and stitched back inside it.
 """
