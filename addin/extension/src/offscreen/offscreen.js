@@ -12,28 +12,63 @@ function extensionUrl(path) {
 
 async function loadModel() {
   const t0 = performance.now();
-  const ort = await import(extensionUrl("vendor/ort.wasm.min.mjs"));
-  const { Tokenizer } = await import(extensionUrl("vendor/tokenizers.min.mjs"));
+  const phases = {};
+  const mark = (name, since) => { phases[name] = Math.round(performance.now() - since); };
+  // Everything that only reads the extension's files starts at once; the sessions need the runtime.
+  const runtime = (async () => {
+    const t = performance.now();
+    const ort = await import(extensionUrl("vendor/ort.wasm.min.mjs"));
+    mark("runtime_import", t);
+    return ort;
+  })();
+  const wasmBinary = (async () => {
+    const t = performance.now();
+    // The WebAssembly runtime ships gzipped (it keeps the unpacked extension under 40 MB).
+    const wasm = await fetch(extensionUrl("vendor/ort-wasm-simd-threaded.wasm.gz"));
+    const bytes = new Uint8Array(await new Response(wasm.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
+    mark("runtime_inflate", t);
+    return bytes;
+  })();
+  const files = (async () => {
+    const t = performance.now();
+    const [{ Tokenizer }, manifest, tokenizerJson] = await Promise.all([
+      import(extensionUrl("vendor/tokenizers.min.mjs")),
+      fetch(extensionUrl("model/model.json")).then((r) => r.json()),
+      fetch(extensionUrl("model/tokenizer.json")).then((r) => r.json()),
+    ]);
+    const tokenizer = new Tokenizer(tokenizerJson, {});
+    mark("tokenizer", t);
+    return { manifest, tokenizer, vocab: tokenizerJson.model.vocab };
+  })();
+  const models = ["encoder", "context"].map(async (name) => {
+    const t = performance.now();
+    const bytes = new Uint8Array(await (await fetch(extensionUrl(`model/${name}.onnx`))).arrayBuffer());
+    mark(`${name}_read`, t);
+    return bytes;
+  });
+  const ort = await runtime;
   ort.env.wasm.wasmPaths = extensionUrl("vendor/");
-  // The WebAssembly runtime ships gzipped (it keeps the unpacked extension under 40 MB).
-  const wasm = await fetch(extensionUrl("vendor/ort-wasm-simd-threaded.wasm.gz"));
-  ort.env.wasm.wasmBinary = new Uint8Array(await new Response(wasm.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
+  ort.env.wasm.wasmBinary = await wasmBinary;
   const cores = navigator.hardwareConcurrency || 1;
   ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.max(1, Math.min(4, cores)) : 1;
-  const [manifest, tokenizerJson] = await Promise.all([
-    fetch(extensionUrl("model/model.json")).then((r) => r.json()),
-    fetch(extensionUrl("model/tokenizer.json")).then((r) => r.json()),
-  ]);
   const options = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
-  const encoder = await ort.InferenceSession.create(extensionUrl("model/encoder.onnx"), options);
-  const context = await ort.InferenceSession.create(extensionUrl("model/context.onnx"), options);
-  const vocab = tokenizerJson.model.vocab;
+  const sessions = [];
+  // The small context model first: its session starts the runtime (compiles the WebAssembly,
+  // starts its threads), so the phases say how long each part takes.
+  for (const [i, name] of [[1, "context"], [0, "encoder"]]) {
+    const bytes = await models[i];
+    const t = performance.now();
+    sessions[i] = await ort.InferenceSession.create(bytes, options);
+    mark(`${name}_session`, t);
+  }
+  const [encoder, context] = sessions;
+  const { manifest, tokenizer, vocab } = await files;
   state.analyzer = new DeviceAnalyzer({
-    manifest, tokenizer: new Tokenizer(tokenizerJson, {}),
+    manifest, tokenizer,
     ids: { cls: vocab["[CLS]"], sep: vocab["[SEP]"], unk: vocab["[UNK]"] },
     encoder, context, Tensor: ort.Tensor,
   });
-  state.info = { name: manifest.name, version: manifest.version, loadMs: performance.now() - t0, threads: ort.env.wasm.numThreads };
+  state.info = { name: manifest.name, version: manifest.version, loadMs: performance.now() - t0, threads: ort.env.wasm.numThreads, phases };
   return state.analyzer;
 }
 

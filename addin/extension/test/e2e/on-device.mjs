@@ -231,6 +231,7 @@ async function main() {
     console.log("");
     console.log(`Pitchlint on-device figures — ${cpus()[0].model} x${cpus().length}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${CHROMIUM} headless=new, onnxruntime-web (WebAssembly, ${info ? info.threads : "?"} thread(s))`);
     console.log(`  model load (offscreen document: runtime, tokenizer, both sessions): ${info ? Math.round(info.loadMs) : "?"} ms (target <= 2000 ms after the first keystroke; loading starts when a compose box appears)`);
+    if (info && info.phases) console.log(`    where the load went (ms; the reads run side by side): ${Object.entries(info.phases).map(([k, v]) => `${k} ${v}`).join(", ")}`);
     console.log(`  first keystroke -> the four highlights drawn: ${figures.firstKeyToHighlightsMs} ms (typing ${lines.join("").length} characters at 12 ms a key, the 600 ms debounce, the model's load, analysis, drawing)`);
     if (times.length) {
       const warm = times.slice(WARM_UP);
