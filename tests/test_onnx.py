@@ -307,3 +307,22 @@ def test_serve_refuses_a_stale_export_in_one_line(monkeypatch, tmp_path):
         check_onnx_export(artifact.DEFAULT_MODEL_DIR)
     monkeypatch.setenv("PITCHLINT_COMPUTE", "bf16")
     check_onnx_export(artifact.DEFAULT_MODEL_DIR)
+
+
+def test_threads_spin_during_a_request_only_when_asked(monkeypatch):
+    from pitchlint.model.onnx_runtime import session_options
+    from pitchlint.service.startup import StartupError, check_onnx_export
+
+    monkeypatch.delenv("PITCHLINT_ONNX_SPIN", raising=False)
+    so = session_options(2)
+    assert so.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    monkeypatch.setenv("PITCHLINT_ONNX_SPIN", "1")
+    so = session_options(2)
+    assert so.get_session_config_entry("session.intra_op.allow_spinning") == "1"
+    # ... and stop when the request's run ends, so idle workers leave the cores to the others
+    assert so.get_session_config_entry("session.force_spinning_stop") == "1"
+    monkeypatch.setenv("PITCHLINT_COMPUTE", "onnx")
+    check_onnx_export(artifact.DEFAULT_MODEL_DIR)
+    monkeypatch.setenv("PITCHLINT_ONNX_SPIN", "fast")
+    with pytest.raises(StartupError, match="PITCHLINT_ONNX_SPIN must be 0 or 1, got 'fast'"):
+        check_onnx_export(artifact.DEFAULT_MODEL_DIR)

@@ -145,6 +145,13 @@ def default_threads() -> int:
     return int(os.environ.get("PITCHLINT_ONNX_THREADS") or os.cpu_count() or 1)
 
 
+def spin_threads() -> bool:
+    value = os.environ.get("PITCHLINT_ONNX_SPIN", "0").strip().lower()
+    if value not in ("0", "1", "", "false", "true", "no", "yes"):
+        raise ValueError(f"PITCHLINT_ONNX_SPIN must be 0 or 1, got {value!r}")
+    return value in ("1", "true", "yes")
+
+
 def session_options(threads: int):
     import onnxruntime as ort
 
@@ -153,7 +160,14 @@ def session_options(threads: int):
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # Threads wait for their next operator asleep by default: waking them costs about as much
+    # as a second core gains on one email (~490 operators), but several workers on the same
+    # cores then share them. PITCHLINT_ONNX_SPIN=1 keeps them spinning during a request (and
+    # only then): one request alone is ~1.4x faster, throughput under concurrent load ~20% lower.
+    spin = spin_threads()
+    so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    if spin:
+        so.add_session_config_entry("session.force_spinning_stop", "1")
     so.log_severity_level = 3
     return so
 

@@ -186,6 +186,12 @@ def check_onnx_export(model: Path) -> None:
         check_int8_kernels(manifest)
     except Int8KernelsSaturate as e:
         raise StartupError(f"PITCHLINT_COMPUTE=onnx: {e}") from None
+    from ..model.onnx_runtime import spin_threads
+
+    try:
+        spin_threads()
+    except ValueError as e:
+        raise StartupError(str(e)) from None
 
 
 class SecretKeyError(RuntimeError):
