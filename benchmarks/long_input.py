@@ -11,7 +11,12 @@ issue's target on 2 cores: 100,000 characters of prose or of one-word sentences 
 
 Shapes: prose (corpus emails run together), ok ("Ok. " repeated: thousands of identical
 one-word sentences), words (one-word sentences drawn from 2,000 distinct words), one-sentence
-(100,000 characters with no sentence end), quoted (a short email above a huge "> " history).
+(100,000 characters with no sentence end), quoted (a short email above a huge "> " history),
+mixed (a 120-word sentence, then thousands of distinct short ones: with PITCHLINT_COMPUTE=onnx,
+what would pad every short sentence to the long one's width in the a8 export's attention if its
+calls were not bounded by cells).
+
+The model is the service's: PITCHLINT_COMPUTE chooses the runtime (onnx: the ONNX export).
 """
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-SHAPES = ("prose", "ok", "words", "one-sentence", "quoted")
+SHAPES = ("prose", "ok", "words", "one-sentence", "quoted", "mixed")
 
 
 def corpus_texts() -> list[str]:
@@ -67,6 +72,14 @@ def make_text(shape: str, size: int) -> str:
         head = "Hi Dana,\n\nSorry to chase again. Did my last three emails get through?\n\nTom\n\n"
         body = "\n".join("> " + line for line in "\n\n".join(corpus_texts()[:400]).splitlines())
         return (head + "On Mon, 3 Feb 2026, Tom Reed <tom@example.com> wrote:\n" + body)[:size]
+    if shape == "mixed":
+        words = " ".join(corpus_texts()[:20]).translate(str.maketrans("", "", ".!?…")).split()
+        out, n, k = [" ".join(words[:120]) + "."], 0, 0
+        while n < size:
+            k += 1
+            out.append(f"Noted {k}.")
+            n += len(out[-1]) + 1
+        return " ".join(out)[:size].rstrip()
     raise ValueError(shape)
 
 
@@ -79,9 +92,9 @@ def _status_mb(field: str) -> float:
 
 def one(shape: str, size: int) -> dict:
     """Run in the child: load, warm up, reset the peak mark, analyse once."""
-    from pitchlint.model.runtime import Analyzer
+    from pitchlint.model.onnx_runtime import load_analyzer
 
-    analyzer = Analyzer()
+    analyzer = load_analyzer()
     analyzer.analyze("Hi Dana,\n\nWe are the best. Would Tuesday work?\n\nTom")
     text = make_text(shape, size)
     base = _status_mb("VmRSS")
@@ -103,7 +116,7 @@ def one(shape: str, size: int) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1000,10000,100000")
-    ap.add_argument("--shapes", default="prose,ok,words,one-sentence,quoted")
+    ap.add_argument("--shapes", default=",".join(SHAPES))
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -111,7 +124,7 @@ def main() -> int:
         return 0
     from model_speed import machine
 
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; PITCHLINT_COMPUTE={os.environ.get('PITCHLINT_COMPUTE') or 'auto'}")
     print(f"{'shape':13} {'chars':>8} {'sentences':>9} {'seconds':>8} {'peak MB above model':>20} "
           f"{'model MB':>9} {'answer MB':>10}")
     for shape in args.shapes.split(","):

@@ -17,9 +17,10 @@ The encoder ships as `a8` (the default): every product with a weight runs in int
 The weights are the artifact's own int8 rows; each token's activations are quantized on their
 own as the graph runs (one scale per token, QuantizeLinear on axis 0), multiplied in exact
 integer arithmetic (MatMulInteger) and scaled back (EncoderGraph8, Linear8). Nothing is computed
-across tokens, and the attention sums its softmax's normaliser with the same product as the
-values (attention_by_sums), so a sentence's vector is the same to the last bit alone, packed in
-any row, or beside any batch-mates. Constant offsets (LayerNorm biases, the value bias, GELU's
+across tokens; the attention runs chunk by chunk (_ChunkBlocks) and sums its softmax's
+normaliser with the same product as the values (blocked_attention_by_sums), so a sentence's
+vector does not depend on its batch-mates: to the last bit in WebAssembly, within a unit or two
+in the last place on x86 (whose float kernels group a sum by the block's padded width). Constant offsets (LayerNorm biases, the value bias, GELU's
 floor) are folded into biases so what is quantized is centred. Against the PyTorch runtime in
 fp32, 99.6-100% of labels are identical (README, "On-device mode", has `pitchlint onnx parity`'s
 figures); `w8` takes about 1.4 times its time in the browser and 1.25-1.65 times on a server CPU.
@@ -197,9 +198,10 @@ class _TokenInt8Product(torch.autograd.Function):
         return g.op("Add", g.op("Mul", y, g.op("Unsqueeze", s, const([1], torch.int64))), bias)
 
 
-# a8's attention runs chunk by chunk (_ChunkBlocks), so a row's width costs nothing there: one
-# row per call (BATCH_TOKENS) leaves no padding between rows, on the server and in the browser.
-A8_PACK_TOKENS = 4096
+# a8's attention runs chunk by chunk (_ChunkBlocks): each call is one row of chunks of similar
+# length whose blocks, padded to the call's longest chunk, hold at most this many cells
+# (onnx_runtime.block_groups; the extension's blockGroups).
+A8_BLOCK_CELLS = 4096
 
 A8_QUANTIZATION = {"format": "MatMulInteger", "weights": "int8, per row (the artifact's)",
                    "activations": "int8 per token (uint8 for the second FFN product), at run time",
@@ -811,9 +813,10 @@ def build_manifest(model_dir: Path, out: Path, config: dict, encoder: str, quant
         "encoder": {"variant": encoder, "quantization": quantization,
                     "hidden_size": net["encoder"]["hidden_size"],
                     "max_chunk_tokens": MAX_CHUNK_TOKENS, "chunk_stride": CHUNK_STRIDE,
-                    # the extension reads pack_tokens, OnnxAnalyzer server_pack_tokens
-                    "pack_tokens": A8_PACK_TOKENS if encoder == "a8" else PACK_TOKENS,
-                    "server_pack_tokens": A8_PACK_TOKENS if encoder == "a8" else PACK_TOKENS},
+                    # rows for w8 (the extension reads pack_tokens, OnnxAnalyzer
+                    # server_pack_tokens); a8 is laid out by block_cells instead
+                    **({"block_cells": A8_BLOCK_CELLS} if encoder == "a8"
+                       else {"pack_tokens": PACK_TOKENS, "server_pack_tokens": PACK_TOKENS})},
         "graphs": optimized or {},
         "context": {"window": CONTEXT_WINDOW, "margin": CONTEXT_MARGIN, "max_positions": MAX_POSITIONS,
                     "kinds": {"body": 0, "quoted": 1, "signature": 2, "subject": 3}},

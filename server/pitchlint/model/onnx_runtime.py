@@ -5,9 +5,9 @@ export that `pitchlint onnx export` writes.
 Everything around the two graphs is the PyTorch runtime's own code: splitting, the per-sentence
 vector cache, the quoted-text alternative, thresholds and the contract's answer (OnnxAnalyzer is
 an Analyzer that replaces only how sentence vectors and probabilities are computed). Sentences
-are packed into rows as features.encode_sentences packs them (of at most the export's
-`server_pack_tokens`: 256 for w8; 4096, one row per call, for a8, whose attention runs
-chunk by chunk); long emails
+are packed into rows as features.encode_sentences packs them (rows of the export's
+`server_pack_tokens`, 256) for w8; for a8, whose attention runs chunk by chunk, each call is one
+row of chunks of similar length, at most `block_cells` padded cells (block_groups); long emails
 are read in the same windows of 64 sentences (network.context_windows), cut here, outside the
 graph, and stitched back inside it.
 """
@@ -71,6 +71,42 @@ def packed_batches(chunks: list[list[int]], pack_tokens: int = PACK_TOKENS,
                 seg[b, at:at + n] = number
                 spans.append((i, b, at, at + n))
                 at += n
+        yield PackedBatch(ids, pos, seg, spans)
+
+
+def block_groups(lengths: list[int], cells: int) -> list[list[int]]:
+    """Chunk indices, one list per encoder call, for a8's attention chunk by chunk: longest
+    first, each call's chunks padded to its longest (W) in (C, W) blocks of at most `cells`
+    cells (C * W), so the attention's scores, heads x C x W x W, stay within heads x cells x
+    128 floats however the sentences' lengths mix (one 128-token sentence among a thousand
+    short ones would otherwise make a thousand blocks of 128)."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    groups: list[list[int]] = []
+    width = 0
+    for i in order:
+        if not groups or (len(groups[-1]) + 1) * width > cells:
+            groups.append([])
+            width = lengths[i]
+        groups[-1].append(i)
+    return groups
+
+
+def block_batches(chunks: list[list[int]], cells: int):
+    """The encoder's inputs for a8: each group of block_groups as one row."""
+    for group in block_groups([len(c) for c in chunks], cells):
+        total = sum(len(chunks[i]) for i in group)
+        ids = np.zeros((1, total), dtype=np.int64)
+        pos = np.zeros((1, total), dtype=np.int64)
+        seg = np.zeros((1, total), dtype=np.int64)
+        spans = []
+        at = 0
+        for number, i in enumerate(group, 1):
+            n = len(chunks[i])
+            ids[0, at:at + n] = chunks[i]
+            pos[0, at:at + n] = np.arange(n)
+            seg[0, at:at + n] = number
+            spans.append((i, 0, at, at + n))
+            at += n
         yield PackedBatch(ids, pos, seg, spans)
 
 
@@ -175,11 +211,13 @@ def session_options(threads: int):
 class OnnxModel:
     """The two ONNX Runtime sessions of an export."""
 
-    def __init__(self, export_dir: Path, threads: int | None = None, pack_tokens: int = PACK_TOKENS):
+    def __init__(self, export_dir: Path, threads: int | None = None, pack_tokens: int = PACK_TOKENS,
+                 block_cells: int | None = None):
         import onnxruntime as ort
 
         self.export_dir = Path(export_dir)
         self.pack_tokens = pack_tokens
+        self.block_cells = block_cells
         self.threads = threads or default_threads()
         so = session_options(self.threads)
         providers = ["CPUExecutionProvider"]
@@ -193,7 +231,9 @@ class OnnxModel:
             return np.zeros((0, hidden_size), dtype=np.float32)
         chunks, owner = sentence_chunks(token_lists, cls_id, sep_id)
         chunk_vecs = np.empty((len(chunks), hidden_size), dtype=np.float32)
-        for batch in packed_batches(chunks, self.pack_tokens):
+        batches = (block_batches(chunks, self.block_cells) if self.block_cells
+                   else packed_batches(chunks, self.pack_tokens))
+        for batch in batches:
             (hidden,) = self.encoder.run(None, {"input_ids": batch.input_ids,
                                                 "position_ids": batch.position_ids,
                                                 "segment_ids": batch.segment_ids})
@@ -289,8 +329,9 @@ class OnnxAnalyzer(Analyzer):
         self.manifest = check_export(self.export_dir, self.model_dir)
         check_int8_kernels(self.manifest)
         self.config = artifact.read_config(self.model_dir)
-        self.onnx = OnnxModel(self.export_dir, threads,
-                              pack_tokens=self.manifest["encoder"].get("server_pack_tokens", PACK_TOKENS))
+        enc = self.manifest["encoder"]
+        self.onnx = OnnxModel(self.export_dir, threads, pack_tokens=enc.get("server_pack_tokens", PACK_TOKENS),
+                              block_cells=enc.get("block_cells"))
         self.compute = f"onnx-{self.manifest['encoder']['variant']}"
         self.net = None
         self.pieces = WordPieces(self.export_dir / TOKENIZER_FILE)

@@ -53,6 +53,25 @@ export function packRows(chunks, capacity) {
   return rows;
 }
 
+/**
+ * Chunk indices, one list per encoder call, for the a8 export's attention chunk by chunk
+ * (onnx_runtime.block_groups): longest first, each call's chunks padded to its longest in
+ * blocks of at most `cells` cells, so the attention's memory stays bounded however lengths mix.
+ */
+export function blockGroups(lengths, cells) {
+  const order = lengths.map((_, i) => i).sort((a, b) => lengths[b] - lengths[a] || a - b);
+  const groups = [];
+  let width = 0;
+  for (const i of order) {
+    if (!groups.length || (groups[groups.length - 1].length + 1) * width > cells) {
+      groups.push([]);
+      width = lengths[i];
+    }
+    groups[groups.length - 1].push(i);
+  }
+  return groups;
+}
+
 /** (start, end, coreStart, coreEnd) of the context windows for n sentences (network.context_windows). */
 export function contextWindows(n, window, margin) {
   if (n <= window) return [[0, n, 0, n]];
@@ -170,7 +189,7 @@ export class DeviceAnalyzer {
   }
 
   async encode(tokenLists) {
-    const { max_chunk_tokens: maxTokens, chunk_stride: stride, pack_tokens: packTokens } = this.m.encoder;
+    const { max_chunk_tokens: maxTokens, chunk_stride: stride, pack_tokens: packTokens, block_cells: cells } = this.m.encoder;
     const h = this.hidden;
     const chunks = [];
     const owner = [];
@@ -178,8 +197,10 @@ export class DeviceAnalyzer {
       for (const c of chunkTokenIds(ids, maxTokens, stride)) { chunks.push([this.ids.cls, ...c, this.ids.sep]); owner.push(i); }
     });
     const total = (r) => r.reduce((a, i) => a + chunks[i].length, 0);
-    const rows = packRows(chunks, packTokens).sort((a, b) => total(a) - total(b));
-    const perBatch = Math.max(1, Math.floor(4096 / packTokens));
+    // a8: one row per call, chunks of similar length (blockGroups); w8: rows of packTokens
+    const rows = cells ? blockGroups(chunks.map((c) => c.length), cells)
+      : packRows(chunks, packTokens).sort((a, b) => total(a) - total(b));
+    const perBatch = cells ? 1 : Math.max(1, Math.floor(4096 / packTokens));
     const chunkVecs = new Array(chunks.length);
     for (let k = 0; k < rows.length; k += perBatch) {
       const group = rows.slice(k, k + perBatch);

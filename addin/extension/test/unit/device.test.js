@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-web";
 import { Tokenizer } from "@huggingface/tokenizers";
-import { DeviceAnalyzer, DeviceAnalyzeError, chunkTokenIds, contextWindows, packRows, round4 } from "../../src/lib/device.js";
+import { DeviceAnalyzer, DeviceAnalyzeError, blockGroups, chunkTokenIds, contextWindows, packRows, round4 } from "../../src/lib/device.js";
 
 // The same model, runtime library and tokenizer the extension ships, run on Node, against the
 // Python ONNX runtime's answers (test/fixtures/device-samples.json, written by `pitchlint onnx export`).
@@ -88,8 +88,8 @@ test("re-analysis encodes only the sentences that changed", async () => {
 
 test("an email analysed sentence by sentence gets the answer it gets whole, to the last bit", async () => {
   // What typing does: sentences encoded alone as they change, then read with the cached rest.
-  // The int8 products are per token and attention_by_sums adds no term that depends on where a
-  // sentence sits in its row, so nothing may move, not even a score's last digit.
+  // The int8 products are per token and the attention runs on each sentence's own tokens (the
+  // block's padding adds exact zeros), so nothing may move, not even a score's last digit.
   const an = await analyzer();
   for (const s of samples.samples.slice(0, 8)) {
     an.cache.clear();
@@ -101,6 +101,36 @@ test("an email analysed sentence by sentence gets the answer it gets whole, to t
     const piecewise = await an.analyze({ text: s.text, subject: s.subject });
     assert.equal(an.stats.encoded, before, `${s.id}: every sentence came from the cache`);
     assert.deepEqual(piecewise, whole, s.id);
+  }
+});
+
+test("calls hold a bounded number of block cells, longest first (onnx_runtime.block_groups)", () => {
+  const lengths = Array.from({ length: 1300 }, (_, i) => 5 + (i % 7));
+  lengths.splice(600, 0, 128);
+  const groups = blockGroups(lengths, 4096);
+  assert.deepEqual(groups.flat().sort((a, b) => a - b), lengths.map((_, i) => i));
+  for (const g of groups) {
+    const width = Math.max(...g.map((i) => lengths[i]));
+    assert.equal(lengths[g[0]], width);
+    assert.ok(g.length * width <= 4096);
+  }
+  assert.equal(groups[0][0], 600);
+  assert.equal(groups[0].length, 32);
+  assert.equal(Math.max(...groups.slice(1).flat().map((i) => lengths[i])), 11);
+  assert.deepEqual(blockGroups([3, 3], 4096), [[0, 1]]);
+});
+
+test("a sentence's vector does not depend on its batch-mates, to the last bit", async () => {
+  // One 290-token sentence among short ones: the short ones sit in blocks padded to 128 tokens.
+  const an = await analyzer();
+  const long = Array.from({ length: 120 }, (_, i) => `word${i}`).join(" ") + ".";
+  const texts = [long, ...Array.from({ length: 99 }, (_, i) => `Noted ${i + 1}.`)];
+  an.cache.clear();
+  const together = await an.vectors(texts);
+  for (const i of [0, 1, 50, 99]) {
+    an.cache.clear();
+    const [alone] = await an.vectors([texts[i]]);
+    assert.deepEqual(Array.from(alone), Array.from(together[i]), texts[i]);
   }
 });
 
