@@ -20,8 +20,9 @@ integer arithmetic (MatMulInteger) and scaled back (EncoderGraph8, Linear8). Not
 across tokens; the attention runs chunk by chunk (_ChunkBlocks) and sums its softmax's
 normaliser with the same product as the values (blocked_attention_by_sums), so a sentence's
 vector does not depend on its batch-mates: to the last bit in WebAssembly, within a unit or two
-in the last place on x86 (whose float kernels group a sum by the block's padded width). Constant offsets (LayerNorm biases, the value bias, GELU's
-floor) are folded into biases so what is quantized is centred. Against the PyTorch runtime in
+in the last place on x86 (whose float kernels group a sum by the block's padded width).
+Constant offsets (LayerNorm biases, the value bias, GELU's floor) are folded into biases so
+what is quantized is centred. Against the PyTorch runtime in
 fp32, 99.6-100% of labels are identical (README, "On-device mode", has `pitchlint onnx parity`'s
 figures); `w8` takes about 1.4 times its time in the browser and 1.25-1.65 times on a server CPU.
 
@@ -271,27 +272,14 @@ def attention(q, k, v, bias, heads: int):
     return torch.matmul(torch.softmax(scores, dim=-1), v).transpose(1, 2).reshape(b, n, h)
 
 
-def attention_by_sums(q, k, v, bias, heads: int):
-    """attention() written so that a token's result does not depend on where its chunk sits in
-    its row or on the row's width: the softmax's normaliser is summed by the same product as the
-    values (V with a column of ones), whose terms for keys outside the chunk are exact zeros
-    added in order, instead of by a vectorised sum whose grouping follows the row's layout.
-    `q` comes already scaled by 1 / sqrt(head size) (EncoderGraph8 folds that into its product)."""
-    b, n, h = q.shape
-    d = h // heads
-    q = q.reshape(b, n, heads, d).transpose(1, 2)
-    k = k.reshape(b, n, heads, d).permute(0, 2, 3, 1)
-    v = v.reshape(b, n, heads, d).transpose(1, 2)
-    scores = torch.matmul(q, k) + bias
-    p = torch.exp(scores - scores.amax(-1, keepdim=True))
-    out = torch.matmul(p, torch.cat([v, torch.ones_like(v[..., :1])], -1))
-    out = out[..., :d] / out[..., d:]
-    return out.transpose(1, 2).reshape(b, n, h)
-
-
 def blocked_attention_by_sums(qkv, bias, ones, heads: int):
-    """attention_by_sums over chunks laid out heads first: qkv (3 * heads, C, W, d), bias
-    (C, 1, W), ones (heads, C, W, 1); the result (heads, C * W, d)."""
+    """Attention within each chunk, chunks laid out heads first: qkv (3 * heads, C, W, d), the
+    query already scaled by 1 / sqrt(d) (EncoderGraph8 folds that into its product), bias
+    (C, 1, W), ones (heads, C, W, 1); the result (heads, C * W, d).
+
+    The softmax's normaliser is summed by the same product as the values (V with a column of
+    ones), where a block's padding keys add exact zeros after the chunk's own, instead of by a
+    vectorised sum whose grouping would follow the block's width."""
     q, k, v = qkv.split(heads, dim=0)
     scores = torch.matmul(q, k.transpose(-1, -2)) + bias
     p = torch.exp(scores - scores.amax(-1, keepdim=True))
@@ -618,8 +606,6 @@ def export_context(state: RawState, net_cfg: dict, path: Path) -> None:
             fold=False)
 
 
-# --- static quantization of the encoder --------------------------------------------------------
-
 def optimize_graph(src: Path, dst: Path) -> dict:
     """Write `src` as ONNX Runtime's extended optimizations leave it (constants folded, shape
     arithmetic gone, GELU and transposed products fused). Every session, in the browser and on
@@ -636,6 +622,8 @@ def optimize_graph(src: Path, dst: Path) -> dict:
     ort.InferenceSession(str(src), so, providers=["CPUExecutionProvider"])
     return {"encoder": {"optimized_by": f"onnxruntime {ort.__version__}", "level": "extended"}}
 
+
+# --- static quantization of the encoder --------------------------------------------------------
 
 def calibration_sentences(model_dir: Path, emails: int = CALIBRATION_EMAILS, seed: int = 0) -> list[str]:
     """Sentences (and subjects) of training-split emails of the corpus the model was trained on:
