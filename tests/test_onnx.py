@@ -356,3 +356,19 @@ def test_threads_spin_during_a_request_only_when_asked(monkeypatch):
     monkeypatch.setenv("PITCHLINT_ONNX_SPIN", "fast")
     with pytest.raises(StartupError, match="PITCHLINT_ONNX_SPIN must be 0 or 1, got 'fast'"):
         check_onnx_export(artifact.DEFAULT_MODEL_DIR)
+
+
+def test_an_email_longer_than_one_call_is_read_in_bounded_calls(onnx_analyzer):
+    """Windows of an email that would not fit one call go to the context graph a call's worth
+    at a time (its `contextual` output) and the heads run outside it: the same logits as one
+    call, within float rounding, and the same labels."""
+    import numpy as np
+
+    texts = [f"Sentence number {i} says something about {'our' if i % 3 else 'your'} week." for i in range(200)]
+    vectors = np.stack([v.numpy() for v in onnx_analyzer._encode(texts)])
+    email = (vectors, [0] * 200, [i % 5 != 0 for i in range(200)])
+    whole = onnx_analyzer.onnx.logits([email])[0]
+    parts = onnx_analyzer.onnx.logits([email], max_windows=2)[0]   # 200 sentences: 4 windows
+    for name in ("sentence_focus", "sentence_tone", "email_focus"):
+        assert np.abs(whole[name] - parts[name]).max() < 1e-4
+        assert (whole[name].argmax(-1) == parts[name].argmax(-1)).all()

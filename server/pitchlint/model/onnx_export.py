@@ -476,8 +476,11 @@ class ContextGraph(nn.Module):
     Emails (E, T): stitch (E, T) int64, for each sentence of each email the index into the
     flattened windows (W * S) of its vector in context; counted (E, T) bool, the sentences the
     email's labels rest on (false for padding).
-    Outputs: sentence_focus, sentence_tone (E, T, labels) and email_focus (E, labels) logits.
-    One email may be a row twice with different `counted` (the runtime's quoted alternative).
+    Outputs: sentence_focus, sentence_tone (E, T, labels) and email_focus (E, labels) logits;
+    contextual (W, S, H), the windows' sentences in context (asked alone, the heads are not
+    run: OnnxModel reads an email longer than one call's windows in several calls and applies
+    the heads itself). One email may be a row twice with different `counted` (the runtime's
+    quoted alternative).
     """
 
     def __init__(self, state: RawState, net_cfg: dict):
@@ -540,7 +543,7 @@ class ContextGraph(nn.Module):
         mean = torch.matmul(share.unsqueeze(1), ctx).squeeze(1)
         email_focus = (torch.matmul(pooled, self.email_focus_own.t())
                        + torch.matmul(mean, self.email_focus_ctx.t()) + self.email_focus_bias)
-        return sentence_focus, sentence_tone, email_focus
+        return sentence_focus, sentence_tone, email_focus, c
 
 
 def _in_proj(state: RawState, prefix: str) -> Linear:
@@ -599,10 +602,10 @@ def export_context(state: RawState, net_cfg: dict, path: Path) -> None:
     em = {0: "emails", 1: "email_length"}
     _export(graph, (vectors, kinds, positions, from_end, window_mask, stitch, counted), path,
             ("vectors", "kinds", "positions", "from_end", "window_mask", "stitch", "counted"),
-            ("sentence_focus", "sentence_tone", "email_focus"),
+            ("sentence_focus", "sentence_tone", "email_focus", "contextual"),
             {"vectors": win, "kinds": win, "positions": win, "from_end": win, "window_mask": win,
              "stitch": em, "counted": em, "sentence_focus": em, "sentence_tone": em,
-             "email_focus": {0: "emails"}},
+             "email_focus": {0: "emails"}, "contextual": win},
             fold=False)
 
 

@@ -134,14 +134,9 @@ def pooled(hidden: np.ndarray, spans: list) -> np.ndarray:
     return out
 
 
-def context_inputs(emails: list[tuple[np.ndarray, list[int], list[bool]]]) -> dict:
-    """The context graph's feeds for several emails of any length: (vectors (S, H), kinds,
-    counted) each. Windows as the PyTorch runtime reads them, and for every sentence the index
-    of its vector in context (in the flattened windows) from the window whose core holds it."""
-    jobs = []
-    for e, (vectors, _, _) in enumerate(emails):
-        for w in context_windows(vectors.shape[0], CONTEXT_WINDOW, CONTEXT_MARGIN):
-            jobs.append((e, *w))
+def window_feeds(emails: list[tuple[np.ndarray, list[int], list[bool]]], jobs: list[tuple]) -> dict:
+    """The context graph's window inputs for `jobs`, (email, start, end, core start, core end)
+    each: positions count from each email's start and end, as the PyTorch runtime counts them."""
     width = max(we - ws for _, ws, we, _, _ in jobs)
     h = emails[0][0].shape[1]
     vec = np.zeros((len(jobs), width, h), dtype=np.float32)
@@ -149,10 +144,7 @@ def context_inputs(emails: list[tuple[np.ndarray, list[int], list[bool]]]) -> di
     positions = np.zeros((len(jobs), width), dtype=np.int64)
     from_end = np.zeros((len(jobs), width), dtype=np.int64)
     mask = np.zeros((len(jobs), width), dtype=bool)
-    longest = max(v.shape[0] for v, _, _ in emails)
-    stitch = np.zeros((len(emails), longest), dtype=np.int64)
-    counted = np.zeros((len(emails), longest), dtype=bool)
-    for j, (e, ws, we, cs, ce) in enumerate(jobs):
+    for j, (e, ws, we, _, _) in enumerate(jobs):
         vectors, k, _ = emails[e]
         n = vectors.shape[0]
         vec[j, :we - ws] = vectors[ws:we]
@@ -161,11 +153,62 @@ def context_inputs(emails: list[tuple[np.ndarray, list[int], list[bool]]]) -> di
         positions[j, :we - ws] = idx
         from_end[j, :we - ws] = n - 1 - idx
         mask[j, :we - ws] = True
+    return {"vectors": vec, "kinds": kinds, "positions": positions, "from_end": from_end,
+            "window_mask": mask}
+
+
+def context_inputs(emails: list[tuple[np.ndarray, list[int], list[bool]]]) -> dict:
+    """The context graph's feeds for several emails of any length: (vectors (S, H), kinds,
+    counted) each. Windows as the PyTorch runtime reads them, and for every sentence the index
+    of its vector in context (in the flattened windows) from the window whose core holds it."""
+    jobs = [(e, *w) for e, (vectors, _, _) in enumerate(emails)
+            for w in context_windows(vectors.shape[0], CONTEXT_WINDOW, CONTEXT_MARGIN)]
+    feeds = window_feeds(emails, jobs)
+    width = feeds["vectors"].shape[1]
+    longest = max(v.shape[0] for v, _, _ in emails)
+    stitch = np.zeros((len(emails), longest), dtype=np.int64)
+    counted = np.zeros((len(emails), longest), dtype=bool)
+    for j, (e, ws, we, cs, ce) in enumerate(jobs):
         stitch[e, cs:ce] = j * width + np.arange(cs, ce) - ws
     for e, (vectors, _, c) in enumerate(emails):
         counted[e, :vectors.shape[0]] = c
-    return {"vectors": vec, "kinds": kinds, "positions": positions, "from_end": from_end,
-            "window_mask": mask, "stitch": stitch, "counted": counted}
+    return {**feeds, "stitch": stitch, "counted": counted}
+
+
+class Heads:
+    """The context graph's heads (ContextGraph.forward after the stitch), on one email's own
+    vectors and vectors in context, with the graph's own weights: for emails whose windows
+    take several calls."""
+
+    NAMES = ("sentence_focus_own", "sentence_focus_ctx", "sentence_focus_bias", "sentence_tone_own",
+             "sentence_tone_ctx", "sentence_tone_bias", "email_focus_own", "email_focus_ctx",
+             "email_focus_bias", "attention_w", "attention_b")
+
+    def __init__(self, context_path: Path):
+        import onnx
+        from onnx import numpy_helper
+
+        graph = onnx.load(str(context_path)).graph
+        found = {i.name: numpy_helper.to_array(i) for i in graph.initializer if i.name in self.NAMES}
+        missing = set(self.NAMES) - set(found)
+        if missing:
+            raise StaleExport(f"{context_path} has no {', '.join(sorted(missing))}: run `pitchlint onnx export`")
+        self.w = {k: v.astype(np.float32) for k, v in found.items()}
+
+    def __call__(self, own: np.ndarray, ctx: np.ndarray, counted: np.ndarray) -> dict:
+        w = self.w
+
+        def on_both(name):
+            return own @ w[name + "_own"].T + ctx @ w[name + "_ctx"].T + w[name + "_bias"]
+
+        weight = counted.astype(np.float32)
+        score = np.where(counted, ctx @ w["attention_w"] + w["attention_b"], np.float32(-1e9))
+        attn = np.exp(score - score.max())
+        attn = attn / attn.sum() * weight
+        share = weight / max(float(weight.sum()), 1.0)
+        email = (attn @ ctx) @ w["email_focus_own"].T + (share @ ctx) @ w["email_focus_ctx"].T + w["email_focus_bias"]
+        return {"sentence_focus": on_both("sentence_focus"), "sentence_tone": on_both("sentence_tone"),
+                "email_focus": email.astype(np.float32)}
 
 
 def _softmax(x: np.ndarray, temperature: float) -> np.ndarray:
@@ -223,6 +266,7 @@ class OnnxModel:
         providers = ["CPUExecutionProvider"]
         self.encoder = ort.InferenceSession(str(self.export_dir / ENCODER_FILE), so, providers=providers)
         self.context = ort.InferenceSession(str(self.export_dir / CONTEXT_FILE), so, providers=providers)
+        self.heads = None   # Heads, read from the context graph when a long email first needs them
 
     def encode(self, token_lists: list[list[int]], cls_id: int, sep_id: int, hidden_size: int) -> np.ndarray:
         """One vector per sentence (N, H): chunks packed into rows, long sentences averaged over
@@ -259,14 +303,35 @@ class OnnxModel:
             if group and windows + n > max_windows:
                 out.extend(self._logits(group))
                 group, windows = [], 0
+            if n > max_windows:   # longer than one call: its windows in calls of max_windows
+                out.append(self._long_logits(email, max_windows))
+                continue
             group.append(email)
             windows += n
         if group:
             out.extend(self._logits(group))
         return out
 
+    def _long_logits(self, email, max_windows: int) -> dict:
+        """One email whose windows would not fit one call: the context layers read them
+        max_windows at a time (the graph's `contextual` output alone), each sentence takes its
+        vector in context from its window's core, and the heads run here (Heads), so memory
+        stays that of one call whatever the email's length."""
+        vectors, _, counted = email
+        jobs = [(0, *w) for w in context_windows(vectors.shape[0], CONTEXT_WINDOW, CONTEXT_MARGIN)]
+        in_context = np.empty_like(vectors)
+        unused = {"stitch": np.zeros((1, 1), dtype=np.int64), "counted": np.zeros((1, 1), dtype=bool)}
+        for k in range(0, len(jobs), max_windows):
+            part = jobs[k:k + max_windows]
+            (c,) = self.context.run(["contextual"], {**window_feeds([email], part), **unused})
+            for j, (_, ws, _, cs, ce) in enumerate(part):
+                in_context[cs:ce] = c[j, cs - ws:ce - ws]
+        if self.heads is None:
+            self.heads = Heads(self.export_dir / CONTEXT_FILE)
+        return self.heads(vectors, in_context, np.asarray(counted, dtype=bool))
+
     def _logits(self, emails):
-        sf, st, ef = self.context.run(None, context_inputs(emails))
+        sf, st, ef = self.context.run(["sentence_focus", "sentence_tone", "email_focus"], context_inputs(emails))
         return [{"sentence_focus": sf[e, :v.shape[0]], "sentence_tone": st[e, :v.shape[0]],
                  "email_focus": ef[e]} for e, (v, _, _) in enumerate(emails)]
 

@@ -280,7 +280,7 @@ export class DeviceAnalyzer {
       window_mask: new T("bool", mask, dims),
       stitch: this.int64(stitch, [emails.length, longest]),
       counted: new T("bool", counted, [emails.length, longest]),
-    });
+    }, ["sentence_focus", "sentence_tone", "email_focus"]);   // not `contextual` (the server's long emails)
     const nf = this.focusLabels.length;
     const nt = this.toneLabels.length;
     const ne = this.emailLabels.length;
