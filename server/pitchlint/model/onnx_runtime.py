@@ -49,6 +49,25 @@ def sentence_chunks(token_lists: list[list[int]], cls_id: int, sep_id: int):
     return chunks, owner
 
 
+def rows_batch(chunks: list[list[int]], rows: list[list[int]]) -> PackedBatch:
+    """One encoder call: each row's chunks side by side, numbered from 1, padded to the widest."""
+    width = max(sum(len(chunks[i]) for i in r) for r in rows)
+    ids = np.zeros((len(rows), width), dtype=np.int64)
+    pos = np.zeros((len(rows), width), dtype=np.int64)
+    seg = np.zeros((len(rows), width), dtype=np.int64)
+    spans = []
+    for b, r in enumerate(rows):
+        at = 0
+        for number, i in enumerate(r, 1):
+            n = len(chunks[i])
+            ids[b, at:at + n] = chunks[i]
+            pos[b, at:at + n] = np.arange(n)
+            seg[b, at:at + n] = number
+            spans.append((i, b, at, at + n))
+            at += n
+    return PackedBatch(ids, pos, seg, spans)
+
+
 def packed_batches(chunks: list[list[int]], pack_tokens: int = PACK_TOKENS,
                    batch_tokens: int = BATCH_TOKENS):
     """The encoder's inputs, laid out as features.encode_sentences lays them out."""
@@ -56,22 +75,7 @@ def packed_batches(chunks: list[list[int]], pack_tokens: int = PACK_TOKENS,
     rows.sort(key=lambda r: sum(len(chunks[i]) for i in r))
     per_batch = max(1, batch_tokens // pack_tokens)
     for k in range(0, len(rows), per_batch):
-        group = rows[k:k + per_batch]
-        width = max(sum(len(chunks[i]) for i in r) for r in group)
-        ids = np.zeros((len(group), width), dtype=np.int64)
-        pos = np.zeros((len(group), width), dtype=np.int64)
-        seg = np.zeros((len(group), width), dtype=np.int64)
-        spans = []
-        for b, r in enumerate(group):
-            at = 0
-            for number, i in enumerate(r, 1):
-                n = len(chunks[i])
-                ids[b, at:at + n] = chunks[i]
-                pos[b, at:at + n] = np.arange(n)
-                seg[b, at:at + n] = number
-                spans.append((i, b, at, at + n))
-                at += n
-        yield PackedBatch(ids, pos, seg, spans)
+        yield rows_batch(chunks, rows[k:k + per_batch])
 
 
 def block_groups(lengths: list[int], cells: int) -> list[list[int]]:
@@ -94,20 +98,7 @@ def block_groups(lengths: list[int], cells: int) -> list[list[int]]:
 def block_batches(chunks: list[list[int]], cells: int):
     """The encoder's inputs for a8: each group of block_groups as one row."""
     for group in block_groups([len(c) for c in chunks], cells):
-        total = sum(len(chunks[i]) for i in group)
-        ids = np.zeros((1, total), dtype=np.int64)
-        pos = np.zeros((1, total), dtype=np.int64)
-        seg = np.zeros((1, total), dtype=np.int64)
-        spans = []
-        at = 0
-        for number, i in enumerate(group, 1):
-            n = len(chunks[i])
-            ids[0, at:at + n] = chunks[i]
-            pos[0, at:at + n] = np.arange(n)
-            seg[0, at:at + n] = number
-            spans.append((i, 0, at, at + n))
-            at += n
-        yield PackedBatch(ids, pos, seg, spans)
+        yield rows_batch(chunks, [group])
 
 
 def pack_chunks(token_lists: list[list[int]], cls_id: int, sep_id: int):
@@ -225,10 +216,11 @@ def default_threads() -> int:
 
 
 def spin_threads() -> bool:
-    value = os.environ.get("PITCHLINT_ONNX_SPIN", "0").strip().lower()
-    if value not in ("0", "1", "", "false", "true", "no", "yes"):
+    """PITCHLINT_ONNX_SPIN: 1 or 0 (unset or empty: 0)."""
+    value = os.environ.get("PITCHLINT_ONNX_SPIN", "").strip()
+    if value not in ("", "0", "1"):
         raise ValueError(f"PITCHLINT_ONNX_SPIN must be 0 or 1, got {value!r}")
-    return value in ("1", "true", "yes")
+    return value == "1"
 
 
 def session_options(threads: int):
