@@ -88,11 +88,15 @@ class Layer(nn.Module):
                 return t.view(b, n, self.heads, d).transpose(1, 2)
 
             q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
+        if attn_bias is not None and attn_bias.dtype != torch.bool and attn_bias.dtype != q.dtype:
+            attn_bias = attn_bias.to(q.dtype)     # what autocast does (bfloat16 products packed)
         a = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias,
                                            dropout_p=0.1 if self.training else 0.0)
         a = a.transpose(1, 2).reshape(b, n, h)
         x = self.attn_norm(x + self.dropout(self.attn_out(a)))
-        y = self.output(F.gelu(self.intermediate(x)))
+        inner = self.intermediate(x)
+        # a packed bfloat16 product (artifact.PackedBF16Linear) may apply GELU itself
+        y = self.output(inner if getattr(self.intermediate, "applies_gelu", False) else F.gelu(inner))
         return self.out_norm(x + self.dropout(y))
 
 
