@@ -16,7 +16,8 @@ changed go through the encoder, and the (small) context graph reads the whole em
 The encoder ships as `a8` (the default): every product with a weight runs in int8 arithmetic.
 The weights are the artifact's own int8 rows; each token's activations are quantized on their
 own as the graph runs (one scale per token, QuantizeLinear on axis 0), multiplied in exact
-integer arithmetic (MatMulInteger) and scaled back (EncoderGraph8, Linear8). Nothing is computed
+integer arithmetic and scaled back in the same operator (MatMulIntegerToFloat; EncoderGraph8,
+Linear8). Nothing is computed
 across tokens; the attention runs chunk by chunk (_ChunkBlocks) and sums its softmax's
 normaliser with the same product as the values (blocked_attention_by_sums), so a sentence's
 vector does not depend on its batch-mates: to the last bit in WebAssembly, within a unit or two
@@ -169,8 +170,11 @@ class _TokenInt8Product(torch.autograd.Function):
     """x (tokens, K) quantized per token, times int8 rows, in exact integer arithmetic.
 
     PyTorch side: the same arithmetic in float (it gives the export its shapes). ONNX side:
-    QuantizeLinear with one scale per token (axis 0) and MatMulInteger, then the int32 products
-    scaled back by each output row's weight scale and the token's scale.
+    QuantizeLinear with one scale per token (axis 0), then ONNX Runtime's MatMulIntegerToFloat
+    (com.microsoft): the exact int32 products, each turned to float and multiplied by its output
+    row's weight scale as the product's tiles are written (the token scale given to it is 1, so
+    this is exactly MatMulInteger, Cast and Mul, in one pass instead of three); then the token's
+    scale and the bias.
     Signed inputs are stored as uint8 around a fixed zero point of 128 (symmetric per token:
     scale = max |x| / 127); unsigned ones (x >= 0) use 0..255 with zero point 0. `zp` is that
     zero point for every token (made once per graph)."""
@@ -194,8 +198,8 @@ class _TokenInt8Product(torch.autograd.Function):
         levels, zero = (255.0, 0) if unsigned else (127.0, 128)
         s = g.op("Div", g.op("Max", top, const(1e-12, torch.float32)), const(levels, torch.float32))
         q = g.op("QuantizeLinear", x, s, zp, axis_i=0)
-        acc = g.op("MatMulInteger", q, q_t, const(zero, torch.uint8))
-        y = g.op("Mul", g.op("Cast", acc, to_i=1), w_scale)   # faster than DequantizeLinear on int32
+        y = g.op("com.microsoft::MatMulIntegerToFloat", q, q_t, const(1.0, torch.float32), w_scale,
+                 const(zero, torch.uint8))
         return g.op("Add", g.op("Mul", y, g.op("Unsqueeze", s, const([1], torch.int64))), bias)
 
 
@@ -204,7 +208,7 @@ class _TokenInt8Product(torch.autograd.Function):
 # (onnx_runtime.block_groups; the extension's blockGroups).
 A8_BLOCK_CELLS = 4096
 
-A8_QUANTIZATION = {"format": "MatMulInteger", "weights": "int8, per row (the artifact's)",
+A8_QUANTIZATION = {"format": "MatMulIntegerToFloat", "weights": "int8, per row (the artifact's)",
                    "activations": "int8 per token (uint8 for the second FFN product), at run time",
                    "operators": ["MatMul"]}
 
@@ -213,7 +217,7 @@ class Linear8(nn.Module):
     """y = x W^T + b in int8 arithmetic; a token's answer depends only on that token.
 
     Each token's input is quantized on its own (one scale per token, from its largest value) and
-    multiplied by the artifact's own int8 rows in exact integer arithmetic (MatMulInteger):
+    multiplied by the artifact's own int8 rows in exact integer arithmetic (MatMulIntegerToFloat):
     nothing is computed across tokens, so a sentence gets the same products alone or packed with
     any others. `offset`, a constant taken off the input first (its product with W goes into the
     bias), and `extra_bias` serve EncoderGraph8's folding."""
@@ -230,10 +234,14 @@ class Linear8(nn.Module):
         q, scale, bias = torch.cat(qs), torch.cat(scales), torch.cat(biases)
         if drop_bias is not None:
             bias[drop_bias] = 0.0
-        w = q.float() * scale[:, None]
-        bias = bias + offset * w.sum(1)
+        # The folded biases are summed in float64 and rounded once: in float32 their sums'
+        # grouping follows the CPU's kernels, and the export's bytes (and, through the per-token
+        # rounding, a few of its vectors' last digits) then depended on the machine it ran on.
+        w = q.double() * scale.double()[:, None]
+        bias = bias.double() + offset * w.sum(1)
         if extra_bias is not None:
-            bias = bias + extra_bias
+            bias = bias + extra_bias.double()
+        bias = bias.float()
         self.unsigned = unsigned
         self.offset = offset
         self.register_buffer("q_t", q.t().contiguous())                 # (K, N) int8
@@ -398,6 +406,11 @@ class EncoderGraph(nn.Module):
         return x
 
 
+def _product(w: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """w @ v in float64, for folding constants the same way on every CPU (Linear8 rounds)."""
+    return w.double() @ v.double()
+
+
 class EncoderGraph8(nn.Module):
     """EncoderGraph in int8 arithmetic (`a8`): the same inputs and output, every product with a
     weight a Linear8. To keep what is quantized centred, constant offsets are folded away:
@@ -424,17 +437,17 @@ class EncoderGraph8(nn.Module):
             layer = nn.Module()
             names = [p + n for n in ("query", "key", "value")]
             w_qkv = torch.cat([state.float(n + ".weight") for n in names])
-            layer.qkv = Linear8(state, names, extra_bias=w_qkv @ beta, drop_bias=slice(2 * h, 3 * h))
+            layer.qkv = Linear8(state, names, extra_bias=_product(w_qkv, beta), drop_bias=slice(2 * h, 3 * h))
             with torch.no_grad():   # attention's 1 / sqrt(head size), applied to the query here
                 layer.qkv.scale[:h] /= math.sqrt(h // self.heads)
                 layer.qkv.bias[:h] /= math.sqrt(h // self.heads)
             w_o = state.float(p + "attn_out.weight")
             layer.attn_out = Linear8(state, [p + "attn_out"],
-                                     extra_bias=w_o @ state.float(p + "value.bias") + beta)
+                                     extra_bias=_product(w_o, state.float(p + "value.bias")) + beta.double())
             layer.register_buffer("attn_gamma", state.float(p + "attn_norm.weight"))
             beta = state.float(p + "attn_norm.bias")
             layer.intermediate = Linear8(state, [p + "intermediate"],
-                                         extra_bias=state.float(p + "intermediate.weight") @ beta)
+                                         extra_bias=_product(state.float(p + "intermediate.weight"), beta))
             layer.output = Linear8(state, [p + "output"], offset=GELU_FLOOR, unsigned=True, extra_bias=beta)
             layer.register_buffer("out_gamma", state.float(p + "out_norm.weight"))
             beta = state.float(p + "out_norm.bias")
@@ -559,10 +572,11 @@ def _in_proj(state: RawState, prefix: str) -> Linear:
 
 
 def _export(module: nn.Module, args: tuple, path: Path, input_names, output_names, dynamic_axes,
-            fold: bool) -> None:
+            fold: bool, custom_opsets: dict | None = None) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(module, args, str(path), dynamo=False, opset_version=OPSET,
+                          custom_opsets=custom_opsets,
                           input_names=list(input_names), output_names=list(output_names),
                           dynamic_axes=dynamic_axes, do_constant_folding=fold)
 
@@ -583,7 +597,7 @@ def export_encoder(state: RawState, net_cfg: dict, path: Path, store_int8: bool,
     _export(graph, sample_encoder_inputs(), path, ("input_ids", "position_ids", "segment_ids"),
             ("hidden",), {"input_ids": rows, "position_ids": rows, "segment_ids": rows,
                           "hidden": {0: "rows", 1: "tokens"}},
-            fold=not store_int8)
+            fold=not store_int8, custom_opsets={"com.microsoft": 1} if a8 else None)
 
 
 
