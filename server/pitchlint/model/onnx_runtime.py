@@ -330,11 +330,12 @@ class OnnxModel:
 
 @functools.cache
 def int8_products_are_exact() -> bool:
-    """Whether this CPU's MatMulInteger (uint8 x int8, as the `a8` encoder uses it) gives exact
-    sums. On x86 CPUs without VNNI, ONNX Runtime's uint8 x int8 kernels add pairs of products in
-    saturating 16-bit arithmetic (VPMADDUBSW), and the a8 encoder's inputs can reach that
-    (255 x 127 twice is over 32,767); with VNNI (and in WebAssembly) the sums are exact. One small
-    product with the largest values says which this CPU is."""
+    """Whether this CPU's uint8 x int8 products (MatMulIntegerToFloat, as the `a8` encoder
+    uses them) give exact sums. On x86 CPUs without VNNI, ONNX Runtime's uint8 x int8 kernels
+    add pairs of products in saturating 16-bit arithmetic (VPMADDUBSW), and the a8 encoder's
+    inputs can reach that (255 x 127 twice is over 32,767); with VNNI (and in WebAssembly) the
+    sums are exact. One small product with the largest values says which this CPU is (its sums,
+    under 2**24, are exact in float32 too)."""
     import onnx
     import onnxruntime as ort
     from onnx import TensorProto, helper
@@ -344,17 +345,21 @@ def int8_products_are_exact() -> bool:
     w[:, 1] = -127
     w[::2, 2] = -128
     graph = helper.make_graph(
-        [helper.make_node("MatMulInteger", ["a", "w", "z"], ["y"])], "probe",
+        [helper.make_node("MatMulIntegerToFloat", ["a", "w", "one", "ones", "z"], ["y"], domain="com.microsoft")],
+        "probe",
         [helper.make_tensor_value_info("a", TensorProto.UINT8, [2, k])],
-        [helper.make_tensor_value_info("y", TensorProto.INT32, [2, n])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, n])],
         [helper.make_tensor("w", TensorProto.INT8, [k, n], w.tobytes(), raw=True),
+         helper.make_tensor("one", TensorProto.FLOAT, [], [1.0]),
+         helper.make_tensor("ones", TensorProto.FLOAT, [n], [1.0] * n),
          helper.make_tensor("z", TensorProto.UINT8, [], [128])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)],
+                              ir_version=8)
     onnx.checker.check_model(model)
     a = np.full((2, k), 255, dtype=np.uint8)
     a[1] = 1
     got = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"a": a})[0]
-    return bool(np.array_equal(got, (a.astype(np.int32) - 128) @ w.astype(np.int32)))
+    return bool(np.array_equal(got, ((a.astype(np.int32) - 128) @ w.astype(np.int32)).astype(np.float32)))
 
 
 class Int8KernelsSaturate(RuntimeError):
