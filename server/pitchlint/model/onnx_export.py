@@ -205,8 +205,13 @@ class _TokenInt8Product(torch.autograd.Function):
 
 # a8's attention runs chunk by chunk (_ChunkBlocks): each call is one row of chunks of similar
 # length whose blocks, padded to the call's longest chunk, hold at most this many cells
-# (onnx_runtime.block_groups; the extension's blockGroups).
-A8_BLOCK_CELLS = 4096
+# (onnx_runtime.block_groups; the extension's blockGroups). Smaller calls keep a call's
+# activations (cells x 1,536 floats in the FFN) near the cores' caches: on a 2-core Xeon (2 MB
+# L2 a core), 1,024 against 4,096 cells took 400 corpus emails from 784-811 to 867-908
+# sentences/s, 100,000 characters of `mixed` from 3.8-4.0 s and 407 MB to 3.5 s and 236 MB, and
+# a 321-sentence email in onnxruntime-web (Node) from 1.57 to 1.31 s; one 8-sentence email (376
+# cells) is one call either way.
+A8_BLOCK_CELLS = 1024
 
 A8_QUANTIZATION = {"format": "MatMulIntegerToFloat", "weights": "int8, per row (the artifact's)",
                    "activations": "int8 per token (uint8 for the second FFN product), at run time",
