@@ -17,15 +17,15 @@ The encoder ships as `a8` (the default): every product with a weight runs in int
 The weights are the artifact's own int8 rows; each token's activations are quantized on their
 own as the graph runs (one scale per token, QuantizeLinear on axis 0), multiplied in exact
 integer arithmetic and scaled back in the same operator (MatMulIntegerToFloat; EncoderGraph8,
-Linear8). Nothing is computed
-across tokens; the attention runs chunk by chunk (_ChunkBlocks) and sums its softmax's
-normaliser with the same product as the values (blocked_attention_by_sums), so a sentence's
-vector does not depend on its batch-mates: to the last bit in WebAssembly, within a unit or two
-in the last place on x86 (whose float kernels group a sum by the block's padded width).
-Constant offsets (LayerNorm biases, the value bias, GELU's floor) are folded into biases so
-what is quantized is centred. Against the PyTorch runtime in
-fp32, 99.6-100% of labels are identical (README, "On-device mode", has `pitchlint onnx parity`'s
-figures); `w8` takes about 1.4 times its time in the browser and 1.25-1.65 times on a server CPU.
+Linear8). Nothing is computed across tokens; the attention runs chunk by chunk (_ChunkBlocks)
+and sums its softmax's normaliser with the same product as the values
+(blocked_attention_by_sums), so a sentence's vector does not depend on its batch-mates: to the
+last bit in WebAssembly, within a unit or two in the last place on x86 (whose float kernels
+group a sum by the block's padded width). Constant offsets (LayerNorm biases, the value bias,
+GELU's floor) are folded into biases so what is quantized is centred. Against the PyTorch
+runtime in fp32, 99.6-100% of labels are identical (README, "On-device mode", has `pitchlint
+onnx parity`'s figures); `w8` takes about 1.4 times its time in the browser and 1.25-1.65 times
+on a server CPU.
 
 `w8` stores the same int8 rows but expands them to fp32 when a session loads, and computes
 exactly what the PyTorch runtime computes in fp32 (exact parity; slower).
