@@ -340,22 +340,91 @@ def test_serve_refuses_a_stale_export_in_one_line(monkeypatch, tmp_path):
 
 
 def test_threads_spin_during_a_request_only_when_asked(monkeypatch):
-    from pitchlint.model.onnx_runtime import session_options
+    from pitchlint.model.onnx_runtime import session_options, spin_mode
     from pitchlint.service.startup import StartupError, check_onnx_export
 
-    monkeypatch.delenv("PITCHLINT_ONNX_SPIN", raising=False)
     so = session_options(2)
     assert so.get_session_config_entry("session.intra_op.allow_spinning") == "0"
-    monkeypatch.setenv("PITCHLINT_ONNX_SPIN", "1")
-    so = session_options(2)
+    so = session_options(2, spin=True)
     assert so.get_session_config_entry("session.intra_op.allow_spinning") == "1"
     # ... and stop when the request's run ends, so idle workers leave the cores to the others
     assert so.get_session_config_entry("session.force_spinning_stop") == "1"
+    monkeypatch.delenv("PITCHLINT_ONNX_SPIN", raising=False)
+    assert spin_mode() == "auto"
     monkeypatch.setenv("PITCHLINT_COMPUTE", "onnx")
-    check_onnx_export(artifact.DEFAULT_MODEL_DIR)
-    monkeypatch.setenv("PITCHLINT_ONNX_SPIN", "fast")
-    with pytest.raises(StartupError, match="PITCHLINT_ONNX_SPIN must be 0 or 1, got 'fast'"):
+    for value, mode in (("1", "1"), ("0", "0"), ("AUTO", "auto")):
+        monkeypatch.setenv("PITCHLINT_ONNX_SPIN", value)
+        assert spin_mode() == mode
         check_onnx_export(artifact.DEFAULT_MODEL_DIR)
+    monkeypatch.setenv("PITCHLINT_ONNX_SPIN", "fast")
+    with pytest.raises(StartupError, match="PITCHLINT_ONNX_SPIN must be auto, 0 or 1, got 'fast'"):
+        check_onnx_export(artifact.DEFAULT_MODEL_DIR)
+
+
+def test_an_analysis_knows_when_another_process_is_analysing(tmp_path):
+    """Alone: true only while no other analysis holds the file, in this process or another;
+    a process killed mid-analysis leaves nothing behind."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pitchlint.model.onnx_runtime import Alone
+
+    path = tmp_path / "busy"
+    with Alone(path).analysing() as alone:
+        assert alone
+        with Alone(path).analysing() as second:   # a second analysis beside it (another thread)
+            assert not second
+    with Alone(path).analysing() as alone:
+        assert alone                               # both finished: alone again
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; sys.path.insert(0, sys.argv[2]); "
+         "from pitchlint.model.onnx_runtime import Alone; "
+         "cm = Alone(sys.argv[1]).analysing(); cm.__enter__(); print('in', flush=True); time.sleep(60)",
+         str(path), str(ROOT / "server")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "in"
+        with Alone(path).analysing() as alone:
+            assert not alone
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while True:
+            with Alone(path).analysing() as alone:
+                if alone or time.monotonic() > deadline:
+                    break
+            time.sleep(0.05)
+        assert alone
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_with_spin_auto_an_analysis_spins_only_when_alone(onnx_analyzer, tmp_path, monkeypatch):
+    from pitchlint.model.onnx_runtime import Alone, OnnxModel
+
+    model = onnx_analyzer.onnx
+    if model.spin != "auto":
+        pytest.skip("PITCHLINT_ONNX_SPIN is set")
+    assert set(model._sessions) == {False, True}
+    seen = []
+    encode = OnnxModel.encode
+
+    def recording(self, *args, **kwargs):
+        seen.append((self.spinning, self.encoder is self._sessions[True][0]))
+        return encode(self, *args, **kwargs)
+
+    monkeypatch.setattr(OnnxModel, "encode", recording)
+    monkeypatch.setattr(model, "alone", Alone(tmp_path / "busy"))
+    onnx_analyzer.cache.clear()
+    first = onnx_analyzer.analyze("Hi Bo,\n\nSorry to chase again. Did you see my note?\n\nAl")
+    with Alone(tmp_path / "busy").analysing():    # another process's analysis, say
+        onnx_analyzer.cache.clear()
+        second = onnx_analyzer.analyze("Hi Bo,\n\nSorry to chase again. Did you see my note?\n\nAl")
+    assert seen == [(True, True), (False, False)]
+    assert first == second                        # the same answer either way
+    assert not model.spinning                     # outside an analysis: the sleeping sessions
 
 
 def test_an_email_longer_than_one_call_is_read_in_bounded_calls(onnx_analyzer):

@@ -13,8 +13,10 @@ graph, and stitched back inside it.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -215,15 +217,18 @@ def default_threads() -> int:
     return int(os.environ.get("PITCHLINT_ONNX_THREADS") or os.cpu_count() or 1)
 
 
-def spin_threads() -> bool:
-    """PITCHLINT_ONNX_SPIN: 1 or 0 (unset or empty: 0)."""
-    value = os.environ.get("PITCHLINT_ONNX_SPIN", "").strip()
-    if value not in ("", "0", "1"):
-        raise ValueError(f"PITCHLINT_ONNX_SPIN must be 0 or 1, got {value!r}")
-    return value == "1"
+SPIN_MODES = ("auto", "0", "1")
 
 
-def session_options(threads: int):
+def spin_mode() -> str:
+    """PITCHLINT_ONNX_SPIN: auto (unset or empty), 1 or 0."""
+    value = os.environ.get("PITCHLINT_ONNX_SPIN", "").strip().lower() or "auto"
+    if value not in SPIN_MODES:
+        raise ValueError(f"PITCHLINT_ONNX_SPIN must be auto, 0 or 1, got {value!r}")
+    return value
+
+
+def session_options(threads: int, spin: bool = False):
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -231,11 +236,10 @@ def session_options(threads: int):
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # Threads wait for their next operator asleep by default: waking them costs about as much
-    # as a second core gains on one email (~490 operators), but several workers on the same
-    # cores then share them. PITCHLINT_ONNX_SPIN=1 keeps them spinning during a request (and
-    # only then): one request alone is ~1.4x faster, throughput under concurrent load ~20% lower.
-    spin = spin_threads()
+    # Threads wait for their next operator asleep, or spin (`spin`) between operators during a
+    # run and stop when it ends. Waking them costs about as much as a second core gains on one
+    # email (~400 operators), but spinning threads take the cores from another worker computing
+    # beside them: OnnxModel picks one or the other per analysis (PITCHLINT_ONNX_SPIN).
     so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     if spin:
         so.add_session_config_entry("session.force_spinning_stop", "1")
@@ -243,22 +247,94 @@ def session_options(threads: int):
     return so
 
 
+class Alone:
+    """Whether an analysis runs alone on this machine: no other process (a service's other
+    worker, a triage worker, a CLI) is analysing with ONNX Runtime at the same moment.
+
+    Every analysis holds a shared lock (flock) on one file while it runs. Before taking it, it
+    asks for an exclusive lock without waiting, which it gets only when no other analysis holds
+    the file. A process that dies drops its lock. The answer is a hint for speed, never for
+    results: two analyses starting together may both see themselves alone for a moment."""
+
+    def __init__(self, path: Path | str | None = None):
+        import tempfile
+
+        self.path = Path(path or Path(tempfile.gettempdir()) / f"pitchlint-onnx-busy-{os.getuid()}")
+
+    @contextlib.contextmanager
+    def analysing(self):
+        """Yields True when this analysis is alone; holds the file's shared lock meanwhile."""
+        import fcntl
+
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:     # no writable temporary folder: behave as if not alone
+            yield False
+            return
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                alone = True
+            except OSError:
+                alone = False
+            fcntl.flock(fd, fcntl.LOCK_SH)      # from exclusive, or beside the others
+            yield alone
+        finally:
+            os.close(fd)
+
+
 class OnnxModel:
     """The two ONNX Runtime sessions of an export."""
 
     def __init__(self, export_dir: Path, threads: int | None = None, pack_tokens: int = PACK_TOKENS,
-                 block_cells: int | None = None):
+                 block_cells: int | None = None, spin: str | None = None, alone: Alone | None = None):
         import onnxruntime as ort
 
         self.export_dir = Path(export_dir)
         self.pack_tokens = pack_tokens
         self.block_cells = block_cells
         self.threads = threads or default_threads()
-        so = session_options(self.threads)
+        # PITCHLINT_ONNX_SPIN: "0" threads always asleep between operators, "1" always spinning
+        # during a run, "auto" spinning when the analysis runs alone on the machine (Alone), for
+        # which both sets of sessions are loaded (about 40 MB more).
+        self.spin = spin or spin_mode()
+        self.alone = alone or Alone()
         providers = ["CPUExecutionProvider"]
-        self.encoder = ort.InferenceSession(str(self.export_dir / ENCODER_FILE), so, providers=providers)
-        self.context = ort.InferenceSession(str(self.export_dir / CONTEXT_FILE), so, providers=providers)
+        self._sessions = {}
+        for spinning in {"0": (False,), "1": (True,), "auto": (False, True)}[self.spin]:
+            so = session_options(self.threads, spin=spinning)
+            self._sessions[spinning] = (
+                ort.InferenceSession(str(self.export_dir / ENCODER_FILE), so, providers=providers),
+                ort.InferenceSession(str(self.export_dir / CONTEXT_FILE), so, providers=providers))
+        self._local = threading.local()
         self.heads = None   # Heads, read from the context graph when a long email first needs them
+
+    @property
+    def spinning(self) -> bool:
+        """Whether this thread's current analysis uses the spinning sessions."""
+        return getattr(self._local, "spinning", self.spin == "1")
+
+    @property
+    def encoder(self):
+        return self._sessions[self.spinning][0]
+
+    @property
+    def context(self):
+        return self._sessions[self.spinning][1]
+
+    @contextlib.contextmanager
+    def analysing(self):
+        """One analysis: with PITCHLINT_ONNX_SPIN=auto, its calls use the spinning sessions when
+        it runs alone on the machine, the sleeping ones otherwise."""
+        if self.spin != "auto":
+            yield
+            return
+        with self.alone.analysing() as alone:
+            self._local.spinning = alone
+            try:
+                yield
+            finally:
+                del self._local.spinning
 
     def encode(self, token_lists: list[list[int]], cls_id: int, sep_id: int, hidden_size: int) -> np.ndarray:
         """One vector per sentence (N, H): chunks packed into rows, long sentences averaged over
@@ -410,6 +486,10 @@ class OnnxAnalyzer(Analyzer):
         self.email_threshold = thr["email_focus_me_talk"]
         self.cache = LRUCache(cache_size)
         self.load_seconds = time.perf_counter() - t0
+
+    def infer(self, items: list[dict]):
+        with self.onnx.analysing():
+            return super().infer(items)
 
     def _encode(self, texts: list[str]) -> list[torch.Tensor]:
         vecs = self.onnx.encode(self.pieces.ids(texts), self.pieces.cls_id, self.pieces.sep_id,

@@ -186,10 +186,10 @@ def check_onnx_export(model: Path) -> None:
         check_int8_kernels(manifest)
     except Int8KernelsSaturate as e:
         raise StartupError(f"PITCHLINT_COMPUTE=onnx: {e}") from None
-    from ..model.onnx_runtime import spin_threads
+    from ..model.onnx_runtime import spin_mode
 
     try:
-        spin_threads()
+        spin_mode()
     except ValueError as e:
         raise StartupError(str(e)) from None
 
