@@ -284,7 +284,8 @@ class Alone:
 
 
 class OnnxModel:
-    """The two ONNX Runtime sessions of an export."""
+    """The ONNX Runtime sessions of an export: the encoder's and the context graph's, in two sets
+    (threads asleep between operators, or spinning during a run) with PITCHLINT_ONNX_SPIN=auto."""
 
     def __init__(self, export_dir: Path, threads: int | None = None, pack_tokens: int = PACK_TOKENS,
                  block_cells: int | None = None, spin: str | None = None, alone: Alone | None = None):
@@ -296,7 +297,7 @@ class OnnxModel:
         self.threads = threads or default_threads()
         # PITCHLINT_ONNX_SPIN: "0" threads always asleep between operators, "1" always spinning
         # during a run, "auto" spinning when the analysis runs alone on the machine (Alone), for
-        # which both sets of sessions are loaded (about 40 MB more).
+        # which both sets of sessions are loaded (about 35 MB more).
         self.spin = spin or spin_mode()
         self.alone = alone or Alone()
         providers = ["CPUExecutionProvider"]
