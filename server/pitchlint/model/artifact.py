@@ -186,6 +186,11 @@ class BF16Encoder(nn.Module):
 
     def forward(self, input_ids, attention_mask, token_type_ids=None, position_ids=None):
         if self.packed:
+            if attention_mask.dim() == 3 and attention_mask.dtype == torch.bool:
+                # The additive mask the attention would otherwise make from the boolean one in
+                # every layer, made once (the same values: 0 where allowed, -inf elsewhere).
+                attention_mask = torch.zeros(attention_mask.shape, dtype=torch.bfloat16).masked_fill_(
+                    ~attention_mask, float("-inf"))
             return self.inner(input_ids, attention_mask, token_type_ids, position_ids).float()
         with torch.autocast("cpu", dtype=torch.bfloat16):
             out = self.inner(input_ids, attention_mask, token_type_ids, position_ids)
