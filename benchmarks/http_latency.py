@@ -86,6 +86,7 @@ def main() -> int:
 
     from model_speed import machine
     from pitchlint.model.onnx_runtime import load_analyzer, wants_onnx
+    from pitchlint.model.runtime import alone_mode
 
     texts = emails_of_about(150, args.requests * 3)
     words = statistics.mean(len(t.split()) for t in texts)
@@ -119,8 +120,9 @@ def main() -> int:
         import torch
 
         an = load_analyzer(cache_size=0)  # PITCHLINT_COMPUTE, as the service reads it
-        # PyTorch: each worker runs cores / workers threads; ONNX Runtime: every worker may use
-        # every core (its threads do not spin while idle), so a request alone gets the machine.
+        # PyTorch: each worker runs cores / workers threads, and every core while its analysis
+        # runs alone (PITCHLINT_TORCH_ALONE=auto); ONNX Runtime: every worker may use every core
+        # (its threads do not spin while idle). Either way a request alone gets the machine.
         worker_threads = (an.onnx.threads if wants_onnx()
                           else max(1, (os.cpu_count() or 2) // args.workers))
         own = {}
@@ -135,7 +137,10 @@ def main() -> int:
             own[threads] = statistics.median(times) * 1000
         print("model's own time (this process, same emails): " + ", ".join(
             f"p50 {v:.1f} ms with {k} thread{'s' if k > 1 else ''}" for k, v in own.items())
-              + f"; each worker runs {worker_threads}")
+              + f"; each worker runs {worker_threads}"
+              + (" (every core while alone: PITCHLINT_TORCH_ALONE=auto)"
+                 if not wants_onnx() and worker_threads < (os.cpu_count() or 1)
+                 and alone_mode() == "auto" else ""))
         own_p50 = own[worker_threads]
         best_p50 = min(own.values())
         for i, conc in enumerate((1, 4, 16)):

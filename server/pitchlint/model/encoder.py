@@ -108,6 +108,7 @@ class Encoder(nn.Module):
         self.config = cfg
         self.embeddings = Embeddings(cfg)
         self.layers = nn.ModuleList(Layer(cfg) for _ in range(cfg.num_hidden_layers))
+        self.before_layer = None    # called before each layer (runtime.Analyzer: its threads)
 
     def forward(self, input_ids, attention_mask, token_type_ids=None, position_ids=None):
         """`attention_mask` is (B, L) for one sequence per row, or a boolean (B, L, L) saying
@@ -121,6 +122,8 @@ class Encoder(nn.Module):
             # Additive mask: padded keys get a large negative score.
             bias = (1.0 - attention_mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
         for layer in self.layers:
+            if self.before_layer is not None:
+                self.before_layer()
             x = layer(x, bias)
         return x
 

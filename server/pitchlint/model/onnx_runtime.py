@@ -5,11 +5,11 @@ export that `pitchlint onnx export` writes.
 Everything around the two graphs is the PyTorch runtime's own code: splitting, the per-sentence
 vector cache, the quoted-text alternative, thresholds and the contract's answer (OnnxAnalyzer is
 an Analyzer that replaces only how sentence vectors and probabilities are computed). Sentences
-are packed into rows as features.encode_sentences packs them (rows of the export's
-`server_pack_tokens`, 256) for w8; for a8, whose attention runs chunk by chunk, each call is one
-row of chunks of similar length, at most `block_cells` padded cells (block_groups); long emails
-are read in the same windows of 64 sentences (network.context_windows), cut here, outside the
-graph, and stitched back inside it.
+are packed into rows by features.pack (rows of the export's `server_pack_tokens`, 256) for w8;
+for a8, whose attention runs chunk by chunk, each call is one row of chunks of similar length,
+at most `block_cells` padded cells (block_groups); long emails are read in the same windows of
+64 sentences (network.context_windows), cut here, outside the graph, and stitched back inside
+it.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from .network import CONTEXT_MARGIN, CONTEXT_WINDOW, WINDOWS_PER_CALL, chunk_tok
 from .onnx_export import (CONTEXT_FILE, ENCODER_FILE, TOKENIZER_FILE, StaleExport, check_export,
                           default_export_dir)
 from . import runtime
-from .runtime import LRUCache, Analyzer
+from .runtime import Alone, Analyzer, LRUCache  # Alone: here for its earlier importers
 
 
 @dataclass
@@ -72,7 +72,8 @@ def rows_batch(chunks: list[list[int]], rows: list[list[int]]) -> PackedBatch:
 
 def packed_batches(chunks: list[list[int]], pack_tokens: int = PACK_TOKENS,
                    batch_tokens: int = BATCH_TOKENS):
-    """The encoder's inputs, laid out as features.encode_sentences lays them out."""
+    """The encoder's inputs for w8: rows of features.pack, BATCH_TOKENS to a call (as
+    features.encode_sentences, which also evens its rows out and pads them to ROW_ALIGN)."""
     rows = pack(chunks, pack_tokens)
     rows.sort(key=lambda r: sum(len(chunks[i]) for i in r))
     per_batch = max(1, batch_tokens // pack_tokens)
@@ -245,42 +246,6 @@ def session_options(threads: int, spin: bool = False):
         so.add_session_config_entry("session.force_spinning_stop", "1")
     so.log_severity_level = 3
     return so
-
-
-class Alone:
-    """Whether an analysis runs alone on this machine: no other process (a service's other
-    worker, a triage worker, a CLI) is analysing with ONNX Runtime at the same moment.
-
-    Every analysis holds a shared lock (flock) on one file while it runs. Before taking it, it
-    asks for an exclusive lock without waiting, which it gets only when no other analysis holds
-    the file. A process that dies drops its lock. The answer is a hint for speed, never for
-    results: two analyses starting together may both see themselves alone for a moment."""
-
-    def __init__(self, path: Path | str | None = None):
-        import tempfile
-
-        self.path = Path(path or Path(tempfile.gettempdir()) / f"pitchlint-onnx-busy-{os.getuid()}")
-
-    @contextlib.contextmanager
-    def analysing(self):
-        """Yields True when this analysis is alone; holds the file's shared lock meanwhile."""
-        import fcntl
-
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError:     # no writable temporary folder: behave as if not alone
-            yield False
-            return
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                alone = True
-            except OSError:
-                alone = False
-            fcntl.flock(fd, fcntl.LOCK_SH)      # from exclusive, or beside the others
-            yield alone
-        finally:
-            os.close(fd)
 
 
 class OnnxModel:
@@ -488,9 +453,8 @@ class OnnxAnalyzer(Analyzer):
         self.cache = LRUCache(cache_size)
         self.load_seconds = time.perf_counter() - t0
 
-    def infer(self, items: list[dict]):
-        with self.onnx.analysing():
-            return super().infer(items)
+    def _analysing(self):
+        return self.onnx.analysing()
 
     def _encode(self, texts: list[str]) -> list[torch.Tensor]:
         vecs = self.onnx.encode(self.pieces.ids(texts), self.pieces.cls_id, self.pieces.sep_id,

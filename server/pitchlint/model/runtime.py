@@ -7,7 +7,9 @@ whole email, so every label still depends on the email around it.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import struct
 import threading
 import time
 from dataclasses import dataclass
@@ -122,12 +124,102 @@ def decide(probs: torch.Tensor, weights: list[float]) -> torch.Tensor:
     return (probs * torch.tensor(weights)).argmax(-1)
 
 
+class Alone:
+    """Whether an analysis runs alone on this machine: no other process (a service's other
+    worker, a triage worker, a CLI) is analysing at the same moment, on either runtime.
+
+    Every analysis holds a read lock on one file while it runs (an open file description lock,
+    F_OFD_SETLK: one per open of the file, so threads of one process count apart; flock where
+    the system has no such locks, and `alone_now` is then always False). Before taking it, it
+    asks for a write lock without waiting, which it gets only when no other analysis holds the
+    file; during the analysis, `alone_now` asks again (F_OFD_GETLK, under a microsecond). A
+    process that dies drops its lock. The answer is a hint for speed, never for results: two
+    analyses starting together may both see themselves alone for a moment."""
+
+    def __init__(self, path: Path | str | None = None):
+        import tempfile
+
+        self.path = Path(path or Path(tempfile.gettempdir()) / f"pitchlint-busy-{os.getuid()}")
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def analysing(self):
+        """Yields True when this analysis is alone; holds the file's read lock meanwhile."""
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:     # no writable temporary folder: behave as if not alone
+            yield False
+            return
+        outer = getattr(self._local, "fd", None)
+        try:
+            alone = _lock(fd, exclusive=True, wait=False)
+            _lock(fd, exclusive=False, wait=True)     # from the write lock, or beside the others
+            self._local.fd = fd
+            yield alone
+        finally:
+            self._local.fd = outer
+            os.close(fd)
+
+    def alone_now(self) -> bool:
+        """During this thread's analysis: whether no other analysis holds the file now."""
+        import fcntl
+
+        fd = getattr(self._local, "fd", None)
+        if fd is None or not hasattr(fcntl, "F_OFD_GETLK"):
+            return False
+        got = fcntl.fcntl(fd, fcntl.F_OFD_GETLK, _flock(fcntl.F_WRLCK))
+        return struct.unpack(_FLOCK, got)[0] == fcntl.F_UNLCK
+
+
+_FLOCK = "@hhqqi4x"     # struct flock on Linux: type, whence, start, len, pid (0 for OFD locks)
+
+
+def _flock(kind: int) -> bytes:
+    return struct.pack(_FLOCK, kind, os.SEEK_SET, 0, 0, 0)
+
+
+def _lock(fd: int, exclusive: bool, wait: bool) -> bool:
+    """Take (or convert to) a read or write lock on the whole file; False when `wait` is off
+    and another analysis's lock stands in the way."""
+    import fcntl
+
+    try:
+        if hasattr(fcntl, "F_OFD_SETLK"):
+            fcntl.fcntl(fd, fcntl.F_OFD_SETLKW if wait else fcntl.F_OFD_SETLK,
+                        _flock(fcntl.F_WRLCK if exclusive else fcntl.F_RDLCK))
+        else:
+            fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | (0 if wait else fcntl.LOCK_NB))
+    except OSError:
+        if wait:
+            raise
+        return False
+    return True
+
+
+ALONE_MODES = ("auto", "0")
+
+
+def alone_mode() -> str:
+    """PITCHLINT_TORCH_ALONE: auto (unset or empty) or 0."""
+    value = os.environ.get("PITCHLINT_TORCH_ALONE", "").strip().lower() or "auto"
+    if value not in ALONE_MODES:
+        raise ValueError(f"PITCHLINT_TORCH_ALONE must be auto or 0, got {value!r}")
+    return value
+
+
 class Analyzer:
     def __init__(self, model_dir: Path | str | None = None, cache_size: int = 20000,
                  threads: int | None = None, compute: str | None = None):
         t0 = time.perf_counter()
         if threads:
             torch.set_num_threads(threads)
+        # `pitchlint serve` gives each of its N workers cores / N threads; an analysis that runs
+        # alone on the machine (Alone) takes every core while it runs (PITCHLINT_TORCH_ALONE).
+        self.threads = torch.get_num_threads()
+        cores = os.cpu_count() or 1
+        self.alone_threads = cores if alone_mode() == "auto" and self.threads < cores else None
+        self.alone = Alone()
+        self._local = threading.local()
         self.model_dir = Path(model_dir or os.environ.get("PITCHLINT_MODEL_DIR")
                               or artifact.DEFAULT_MODEL_DIR)
         if not (self.model_dir / "config.json").exists():
@@ -149,6 +241,9 @@ class Analyzer:
         self.tone_weights = [thr.get("sentence_tone", {}).get(l, 1.0) for l in self.tone_labels]
         self.email_threshold = thr.get("email_focus_me_talk", 0.5)
         self.cache = LRUCache(cache_size)
+        if self.alone_threads is not None:
+            encoder = getattr(self.net.encoder, "inner", self.net.encoder)
+            encoder.before_layer = self._retune
         self.load_seconds = time.perf_counter() - t0
 
     @property
@@ -213,8 +308,48 @@ class Analyzer:
     def _analyze_chunk(self, items: list[dict]) -> list[dict]:
         return self.decide_all(self.infer(items))
 
+    @contextlib.contextmanager
+    def _analysing(self):
+        """One analysis, seen by the others on the machine (Alone). A worker that runs fewer
+        threads than there are cores (`pitchlint serve`: cores / workers each) runs on every
+        core while no other analysis runs beside it, and goes back to its own threads, layer by
+        layer (_retune), as soon as one starts: two workers of one thread each on two cores
+        otherwise gave a request alone one core of two."""
+        with self.alone.analysing() as alone:
+            if self.alone_threads is None:
+                yield
+                return
+            state = self._local
+            state.threads = self.threads
+            state.active = True
+            try:
+                if alone:
+                    self._use(self.alone_threads)
+                yield
+            finally:
+                state.active = False
+                self._use(self.threads)
+
+    def _use(self, threads: int) -> None:
+        if self._local.threads != threads:
+            torch.set_num_threads(threads)
+            self._local.threads = threads
+
+    def _retune(self) -> None:
+        """Before each encoder layer of a widened analysis: back to the worker's own threads
+        once another analysis runs beside it (the two processes' threads spinning on the same
+        cores slowed both). Never widened again mid-analysis: doing so took a third of the
+        emails/s at concurrency 4 (57 against 101-104), narrowing alone 10-20%."""
+        if getattr(self._local, "active", False) and self._local.threads != self.threads \
+                and not self.alone.alone_now():
+            self._use(self.threads)
+
     def infer(self, items: list[dict]) -> list["Inferred"]:
         """The model's probabilities for each email (no decisions yet)."""
+        with self._analysing():
+            return self._infer(items)
+
+    def _infer(self, items: list[dict]) -> list["Inferred"]:
         prepared = []
         for item in items:
             text = item.get("text")

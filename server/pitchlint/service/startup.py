@@ -154,6 +154,12 @@ def check(make_app) -> None:
     model = model_dir(os.environ.get("PITCHLINT_MODEL_DIR") or None)
     check_model(model)
     check_onnx_export(model)
+    from ..model.runtime import alone_mode
+
+    try:
+        alone_mode()
+    except ValueError as e:
+        raise StartupError(str(e)) from None
     url = os.environ.get("PITCHLINT_DATABASE_URL") or None
     try:
         make_app()
