@@ -817,7 +817,7 @@ def test_worker_processes_are_started_again_and_stopped_together(tmp_path):
         "    with open(LOG, 'a') as f:\n"
         "        f.write(line + '\\n')\n"
         "signal.signal(signal.SIGTERM, lambda *a: (note(f'term {os.getpid()}'), sys.exit(0)))\n"
-        "note(f'start {os.getpid()} {os.environ[\"PITCHLINT_TORCH_THREADS\"]}')\n"
+        "note(f'start {os.getpid()} {os.environ[\"PITCHLINT_TORCH_THREADS\"]} {os.environ[\"PITCHLINT_TORCH_ALONE\"]}')\n"
         "time.sleep(60)\n")
     sup = subprocess.Popen([sys.executable, "-c",
                             "import sys; from pitchlint.service.triage.worker import supervise; "
@@ -834,12 +834,13 @@ def test_worker_processes_are_started_again_and_stopped_together(tmp_path):
 
     try:
         started = wait_for("start", 2)
-        assert len(started) == 2 and {t for _, _, t in started} == {"3"}  # the threads given
+        assert len(started) == 2 and {t for _, _, t, _ in started} == {"3"}  # the threads given
+        assert {a for _, _, _, a in started} == {"0"}   # and kept while alone (for messages/s)
         os.kill(int(started[0][1]), signal.SIGKILL)
         assert len(wait_for("start", 3)) == 3  # started again
         sup.send_signal(signal.SIGTERM)
         assert sup.wait(timeout=30) == 0
-        alive = {pid for _, pid, _ in lines("start")} - {started[0][1]}
+        alive = {pid for _, pid, _, _ in lines("start")} - {started[0][1]}
         assert sorted(pid for _, pid in lines("term")) == sorted(alive)  # each told once
     finally:
         if sup.poll() is None:
