@@ -13,7 +13,7 @@ import torch
 
 from pitchlint.model import features
 from pitchlint.model.features import ROW_ALIGN, aligned, balanced_rows, encode_sentences, pack
-from pitchlint.model.runtime import Alone
+from pitchlint.model.alone import Alone
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EMAIL = ("Hi Bo,\n\nSorry to chase again, but did you see my note about the pilot? "
@@ -124,7 +124,7 @@ def test_with_torch_alone_0_a_worker_keeps_its_threads(monkeypatch, tmp_path):
 
 
 def test_a_bad_torch_alone_setting_is_refused_at_start(monkeypatch):
-    from pitchlint.model.runtime import alone_mode
+    from pitchlint.model.alone import alone_mode
     from pitchlint.service.startup import StartupError, check
 
     monkeypatch.delenv("PITCHLINT_COMPUTE", raising=False)
@@ -144,7 +144,7 @@ def test_alone_now_sees_an_analysis_that_starts_in_another_process(tmp_path):
         assert first and alone.alone_now()
         holder = subprocess.Popen(
             [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[2]); "
-             "from pitchlint.model.runtime import Alone; "
+             "from pitchlint.model.alone import Alone; "
              "cm = Alone(sys.argv[1]).analysing(); print(cm.__enter__(), flush=True); sys.stdin.read()",
              str(path), os.path.join(ROOT, "server")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:

@@ -111,8 +111,9 @@ class Encoder(nn.Module):
         self.before_layer = None    # called before each layer (runtime.Analyzer: its threads)
 
     def forward(self, input_ids, attention_mask, token_type_ids=None, position_ids=None):
-        """`attention_mask` is (B, L) for one sequence per row, or a boolean (B, L, L) saying
-        which token may attend to which, for several sequences packed into one row."""
+        """`attention_mask` is (B, L) for one sequence per row, or (B, L, L) saying which token
+        may attend to which, for several sequences packed into one row: boolean, or additive in
+        the attention's dtype (0 where allowed, -inf elsewhere: artifact.BF16Encoder)."""
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)
         x = self.embeddings(input_ids, token_type_ids, position_ids)

@@ -154,7 +154,7 @@ def check(make_app) -> None:
     model = model_dir(os.environ.get("PITCHLINT_MODEL_DIR") or None)
     check_model(model)
     check_onnx_export(model)
-    from ..model.runtime import alone_mode
+    from ..model.alone import alone_mode
 
     try:
         alone_mode()
