@@ -14,7 +14,8 @@ PITCHLINT_COMPUTE's arithmetic, bf16 on these machines; ONNX Runtime on the expo
 encoder on that email's sentences; batched sentences per second on 400 distinct corpus emails
 (cache off) as a ratio to the bare encoder on the same sentences; re-analysis of the email with
 one sentence changed (cache warm) against a cold analysis; cold load time and resident memory of
-a fresh process holding the model.
+a fresh process holding the model. First of all, right after load, it times 100 distinct corpus
+emails of about 150 words analysed once each (what a service meets; no ratio).
 """
 from __future__ import annotations
 
@@ -136,8 +137,20 @@ class BareEncoder:
                 (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
 
 
+def emails_near(words: int, n: int) -> list[str]:
+    from pitchlint.corpus import CORPUS_FILE, load_jsonl
+
+    recs = load_jsonl(CORPUS_FILE)
+    return [r["text"] for r in sorted(recs, key=lambda r: abs(len(r["text"].split()) - words))[:n]]
+
+
 def measure(an, bare, runs: int, texts: list[str]) -> dict:
     from pitchlint.text.segment import split
+
+    # What a service meets: each email new (its length too), from the first request on. The
+    # email below is timed again and again, which this is not.
+    an.cache.clear()
+    new_ms = sorted(timed(lambda t=t: an.analyze(t)) for t in emails_near(150, 100))
 
     sents = split(EMAIL)
     ids = an.pieces.ids([s.text for s in sents])
@@ -179,7 +192,7 @@ def measure(an, bare, runs: int, texts: list[str]) -> dict:
     t = time.perf_counter()
     bare(all_ids, an.pieces.cls_id, an.pieces.sep_id)
     bare_s = time.perf_counter() - t
-    return {"model_ms": model_ms, "bare_ms": bare_ms, "cold_ms": cold_ms, "inc_ms": inc_ms,
+    return {"new_ms": new_ms, "model_ms": model_ms, "bare_ms": bare_ms, "cold_ms": cold_ms, "inc_ms": inc_ms,
             "sentences": n_sent, "emails": len(texts), "batch_s": batch_s, "bare_s": bare_s}
 
 
@@ -208,6 +221,9 @@ def main() -> int:
         print(f"\n{runtime}: {an.name} {an.version}, {an.compute}")
         print(f"  one email, warm, median of {args.runs}: {f['model_ms']:.1f} ms  |  bare encoder on the same "
               f"sentences: {f['bare_ms']:.1f} ms  |  ratio {f['model_ms'] / f['bare_ms']:.2f} (target at most 0.30)")
+        new = f["new_ms"]
+        print(f"  new emails, each analysed once right after load ({len(new)} distinct corpus emails of "
+              f"about 150 words): median {statistics.median(new):.1f} ms, p90 {new[int(0.9 * (len(new) - 1))]:.1f} ms")
         print(f"  batched: {f['emails']} emails, {f['sentences']} sentences: {f['sentences'] / f['batch_s']:.0f} "
               f"sentences/s ({f['emails'] / f['batch_s']:.0f} emails/s)  |  bare encoder: "
               f"{f['sentences'] / f['bare_s']:.0f} sentences/s  |  ratio {f['bare_s'] / f['batch_s']:.2f} (target at least 4)")
