@@ -159,3 +159,22 @@ def test_alone_now_sees_an_analysis_that_starts_in_another_process(tmp_path):
 def test_rows_align_is_a_divisor_of_a_row():
     """Rounding a full row up must not widen it past PACK_TOKENS."""
     assert features.PACK_TOKENS % ROW_ALIGN == 0
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: nothing to widen to")
+def test_where_the_file_cannot_be_locked_an_analysis_goes_on_not_alone(monkeypatch, tmp_path):
+    """The lock is a hint for speed: a file system that refuses it (ENOLCK) costs no answer."""
+    import errno
+
+    from pitchlint.model import alone as alone_module
+
+    def refused(*args, **kwargs):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(alone_module, "_lock", refused)
+    with Alone(tmp_path / "busy").analysing() as alone:
+        assert alone is False
+    with _worker(monkeypatch, tmp_path) as an:
+        seen, answer = _layer_threads(monkeypatch, an)
+        assert seen == [1] * 6                              # never widened
+        assert answer["tone"]["flags"] == ["desperate", "threatening"]

@@ -38,9 +38,14 @@ class Alone:
             return
         outer = getattr(self._local, "fd", None)
         try:
-            alone = _lock(fd, exclusive=True, wait=False)
-            _lock(fd, exclusive=False, wait=True)     # from the write lock, or beside the others
-            self._local.fd = fd
+            try:
+                alone = _lock(fd, exclusive=True, wait=False)
+                _lock(fd, exclusive=False, wait=True)     # from the write lock, or beside the others
+            except OSError:     # a file system without these locks: not alone, and unseen
+                alone, fd_held = False, None
+            else:
+                fd_held = fd
+            self._local.fd = fd_held
             yield alone
         finally:
             self._local.fd = outer
