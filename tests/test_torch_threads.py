@@ -178,3 +178,24 @@ def test_where_the_file_cannot_be_locked_an_analysis_goes_on_not_alone(monkeypat
         seen, answer = _layer_threads(monkeypatch, an)
         assert seen == [1] * 6                              # never widened
         assert answer["tone"]["flags"] == ["desperate", "threatening"]
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: nothing to widen to")
+def test_a_request_thread_started_while_another_had_widened_runs_its_own_threads(monkeypatch, tmp_path):
+    """gthread workers: a new request thread takes the process's thread count of the moment it
+    first runs PyTorch; an analysis starts from the worker's own count whatever that was."""
+    import threading
+
+    with _worker(monkeypatch, tmp_path) as an:
+        seen = []
+
+        def request():
+            torch.set_num_threads(os.cpu_count())       # as if it had started mid-widening
+            with Alone(tmp_path / "busy").analysing():  # and another analysis runs beside it
+                seen.extend(_layer_threads(monkeypatch, an)[0])
+            seen.append(torch.get_num_threads())
+
+        t = threading.Thread(target=request)
+        t.start()
+        t.join()
+        assert seen == [1] * 7

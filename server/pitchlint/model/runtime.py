@@ -237,11 +237,12 @@ class Analyzer:
                 yield
                 return
             state = self._local
-            state.threads = self.threads
+            # this thread's own count: a request thread (gthread workers) that first ran while
+            # another had widened the process's count would otherwise keep that count
+            state.threads = torch.get_num_threads()
             state.active = True
             try:
-                if alone:
-                    self._use(self.alone_threads)
+                self._use(self.alone_threads if alone else self.threads)
                 yield
             finally:
                 state.active = False
