@@ -256,8 +256,8 @@ class Analyzer:
     def _retune(self) -> None:
         """Before each encoder layer of a widened analysis: back to the worker's own threads
         once another analysis runs beside it (the two processes' threads spinning on the same
-        cores slowed both). Never widened again mid-analysis: doing so took a third of the
-        emails/s at concurrency 4 (57 against 101-104), narrowing alone 10-20%."""
+        cores slowed both). Never widened again mid-analysis: doing so took concurrency 4 from
+        101-104 to 57 emails/s; narrowing alone costs 10-20%."""
         if getattr(self._local, "active", False) and self._local.threads != self.threads \
                 and not self.alone.alone_now():
             self._use(self.threads)
