@@ -71,14 +71,39 @@ def test_the_extension_ships_this_export():
 
 
 @pytest.fixture(scope="module")
-def w8_analyzer(tmp_path_factory):
-    """The exact variant: int8 weights expanded to fp32, fp32 arithmetic."""
+def w8_export(tmp_path_factory):
+    """The exact variant: int8 weights expanded to fp32, fp32 arithmetic (what start-up tells a
+    CPU whose int8 products saturate to export)."""
     from pitchlint.model.onnx_export import export
-    from pitchlint.model.onnx_runtime import OnnxAnalyzer
 
     out = tmp_path_factory.mktemp("w8")
     export(artifact.DEFAULT_MODEL_DIR, out, encoder="w8", log=lambda m: None)
-    return OnnxAnalyzer(export_dir=out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def w8_analyzer(w8_export):
+    from pitchlint.model.onnx_runtime import OnnxAnalyzer
+
+    return OnnxAnalyzer(export_dir=w8_export)
+
+
+@pytest.fixture
+def served_export(monkeypatch, w8_export):
+    """PITCHLINT_COMPUTE=onnx with the export this CPU can serve: the shipped a8 where int8
+    products are exact; elsewhere (x86 without VNNI) start-up refuses a8, so the w8 export as
+    PITCHLINT_ONNX_DIR, as its message says. Returns the variant."""
+    from pitchlint.model.onnx_runtime import int8_products_are_exact
+    from pitchlint.service.startup import StartupError, check_onnx_export
+
+    monkeypatch.setenv("PITCHLINT_COMPUTE", "onnx")
+    monkeypatch.delenv("PITCHLINT_ONNX_DIR", raising=False)
+    if int8_products_are_exact():
+        return "a8"
+    with pytest.raises(StartupError, match="saturate .*--encoder w8 .*PITCHLINT_ONNX_DIR"):
+        check_onnx_export(artifact.DEFAULT_MODEL_DIR)
+    monkeypatch.setenv("PITCHLINT_ONNX_DIR", str(w8_export))
+    return "w8"
 
 
 def test_onnx_labels_are_the_pytorch_runtimes(fp32_analyzer, onnx_analyzer):
@@ -148,6 +173,11 @@ def test_an_int8_product_of_a_token_depends_on_that_token_only(tmp_path, names, 
     for i in (0, 3, 39):
         alone = session.run(None, {"x": x[i:i + 1]})[0]
         assert np.array_equal(alone[0], together[i])   # bit for bit
+    from pitchlint.model.onnx_runtime import int8_products_are_exact
+
+    if not int8_products_are_exact():
+        pytest.skip("the token's own product checked; this CPU's int8 sums saturate (no VNNI), "
+                    "so they are not the float products of the same integers (a8 is refused here)")
     # and the graph computes what its PyTorch side computes: float products of the same integers
     want = module(torch.from_numpy(x)).detach().numpy()
     assert np.abs(together - want).max() <= 1e-4 * np.abs(want).max()
@@ -286,7 +316,7 @@ def test_load_analyzer_chooses_by_pitchlint_compute(monkeypatch, onnx_analyzer):
     assert not wants_onnx("bf16")
 
 
-def test_a_cpu_whose_int8_products_saturate_is_refused(monkeypatch):
+def test_a_cpu_whose_int8_products_saturate_is_refused(monkeypatch, tmp_path):
     from pitchlint.model import onnx_runtime
     from pitchlint.service.startup import StartupError, check_onnx_export
 
@@ -296,6 +326,20 @@ def test_a_cpu_whose_int8_products_saturate_is_refused(monkeypatch):
     monkeypatch.setenv("PITCHLINT_COMPUTE", "onnx")
     with pytest.raises(StartupError, match="saturate"):
         check_onnx_export(artifact.DEFAULT_MODEL_DIR)
+    # the commands say it in one line, without a traceback
+    from pitchlint.cli import main
+
+    sample = str(ROOT / "tests" / "data" / "team_export_sample.jsonl")
+    for args in (["evaluate", sample], ["analyze", sample], ["onnx", "parity", "--dev", sample]):
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 1 and r.exception.__class__ is SystemExit, (args, r.output)
+        assert "Error: this CPU's int8 products saturate" in r.output, args
+    # shipping the a8 export needs the a8 answers the extension is tested against: refused
+    # before anything is written
+    out = tmp_path / "export"
+    r = CliRunner().invoke(main, ["onnx", "export", "--out", str(out), "--ship"])
+    assert r.exit_code == 1 and "cannot compute the answers the extension's a8 model" in r.output
+    assert not out.exists()
 
 
 def test_a_new_model_raises_the_extension_version(tmp_path):
@@ -315,22 +359,32 @@ def test_a_new_model_raises_the_extension_version(tmp_path):
     assert json.loads(lock.read_text())["extension_version"] == "1.4.1"
 
 
-def test_cli_check_and_evaluate_with_the_onnx_runtime():
+def test_cli_check_and_evaluate_with_the_onnx_runtime(monkeypatch, w8_export):
     from pitchlint.cli import main
+    from pitchlint.model.onnx_runtime import int8_products_are_exact
 
+    monkeypatch.delenv("PITCHLINT_ONNX_DIR", raising=False)
     r = CliRunner().invoke(main, ["onnx", "check"])
     assert r.exit_code == 0, r.output
     assert "up to date" in r.output
-    r = CliRunner().invoke(main, ["evaluate", "--runtime", "onnx", str(ROOT / "tests" / "data" / "team_export_sample.jsonl")])
+    sample = str(ROOT / "tests" / "data" / "team_export_sample.jsonl")
+    r = CliRunner().invoke(main, ["evaluate", "--runtime", "onnx", sample])
+    if int8_products_are_exact():
+        assert r.exit_code == 0, r.output
+        assert "(onnx-a8)" in r.output and "highlight" in r.output
+        return
+    # x86 without VNNI: the shipped a8 export is refused with what to run instead; that works
+    assert r.exit_code != 0 and "saturate" in r.output and "--encoder w8" in r.output, r.output
+    monkeypatch.setenv("PITCHLINT_ONNX_DIR", str(w8_export))
+    r = CliRunner().invoke(main, ["evaluate", "--runtime", "onnx", sample])
     assert r.exit_code == 0, r.output
-    assert "(onnx-a8)" in r.output and "highlight" in r.output
+    assert "(onnx-w8)" in r.output and "highlight" in r.output
 
 
 
-def test_serve_refuses_a_stale_export_in_one_line(monkeypatch, tmp_path):
+def test_serve_refuses_a_stale_export_in_one_line(monkeypatch, tmp_path, served_export):
     from pitchlint.service.startup import StartupError, check_onnx_export
 
-    monkeypatch.setenv("PITCHLINT_COMPUTE", "onnx")
     check_onnx_export(artifact.DEFAULT_MODEL_DIR)
     monkeypatch.setenv("PITCHLINT_ONNX_DIR", str(tmp_path))
     with pytest.raises(StartupError, match="PITCHLINT_COMPUTE=onnx: no ONNX export .*pitchlint onnx export"):
@@ -339,7 +393,7 @@ def test_serve_refuses_a_stale_export_in_one_line(monkeypatch, tmp_path):
     check_onnx_export(artifact.DEFAULT_MODEL_DIR)
 
 
-def test_threads_spin_during_a_request_only_when_asked(monkeypatch):
+def test_threads_spin_during_a_request_only_when_asked(monkeypatch, served_export):
     from pitchlint.model.onnx_runtime import session_options, spin_mode
     from pitchlint.service.startup import StartupError, check_onnx_export
 
@@ -351,7 +405,6 @@ def test_threads_spin_during_a_request_only_when_asked(monkeypatch):
     assert so.get_session_config_entry("session.force_spinning_stop") == "1"
     monkeypatch.delenv("PITCHLINT_ONNX_SPIN", raising=False)
     assert spin_mode() == "auto"
-    monkeypatch.setenv("PITCHLINT_COMPUTE", "onnx")
     for value, mode in (("1", "1"), ("0", "0"), ("AUTO", "auto")):
         monkeypatch.setenv("PITCHLINT_ONNX_SPIN", value)
         assert spin_mode() == mode

@@ -365,12 +365,14 @@ def _need_base_encoder(what: str) -> None:
 
 def _analyzer(load_analyzer, model_dir, runtime=None):
     """The PyTorch or ONNX analyzer (PITCHLINT_COMPUTE=onnx, or --runtime), with a one-line
-    error when the ONNX export is missing or was made from another model."""
+    error when the ONNX export is missing or was made from another model, or is the int8 (a8)
+    export on a CPU whose int8 products saturate."""
     from .model.onnx_export import StaleExport
+    from .model.onnx_runtime import Int8KernelsSaturate
 
     try:
         return load_analyzer(model_dir, compute=runtime)
-    except StaleExport as e:
+    except (StaleExport, Int8KernelsSaturate) as e:
         raise click.ClickException(str(e)) from None
 
 

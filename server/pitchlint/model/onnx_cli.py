@@ -40,12 +40,22 @@ def export_cmd(model_dir, out, encoder, calibration_emails, ship):
     model_dir = Path(model_dir or artifact.DEFAULT_MODEL_DIR).resolve()
     out_dir = Path(out or default_export_dir(model_dir)).resolve()
     log = lambda m: click.echo(m, err=True)  # noqa: E731
+    shipped = model_dir == artifact.DEFAULT_MODEL_DIR.resolve() and out_dir == default_export_dir(model_dir)
+    ship = shipped if ship is None else ship
+    if ship and encoder == "a8":
+        from .onnx_runtime import int8_products_are_exact
+
+        if not int8_products_are_exact():
+            # the extension's test answers come from running the a8 export here (write_device_samples)
+            raise click.ClickException(
+                "this CPU's int8 products saturate (no VNNI), so it cannot compute the answers the "
+                "extension's a8 model is tested against: ship from a CPU with VNNI (or WebAssembly's "
+                "exact sums), or add --no-ship, or export --encoder w8")
     try:
         export(model_dir, out_dir, encoder=encoder, calibration_emails=calibration_emails, log=log)
     except ValueError as e:
         raise click.ClickException(str(e)) from None
-    shipped = model_dir == artifact.DEFAULT_MODEL_DIR.resolve() and out_dir == default_export_dir(model_dir)
-    if ship if ship is not None else shipped:
+    if ship:
         if encoder not in ("a8", "w8"):
             raise click.ClickException(f"the extension ships the a8 or w8 encoder; --encoder {encoder} is "
                                        "for comparison (add --no-ship)")
@@ -84,12 +94,13 @@ def parity_cmd(model_dir, export_dir, dev, reference, as_json):
     difference, on dev.jsonl and the corpus's validation split (target: 99%)."""
     from .onnx_export import StaleExport
     from .onnx_parity import format_report, parity_report
+    from .onnx_runtime import Int8KernelsSaturate
     from .train import DEV_FILE
 
     try:
         report = parity_report(model_dir, export_dir, dev or DEV_FILE, reference,
                                log=lambda m: click.echo(m, err=True))
-    except StaleExport as e:
+    except (StaleExport, Int8KernelsSaturate) as e:
         raise click.ClickException(str(e)) from None
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
     if not report["holds"]:
