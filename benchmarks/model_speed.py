@@ -116,7 +116,7 @@ class BareEncoder:
         except Exception:  # noqa: BLE001 - transformers or the base weights missing: our own encoder
             from pitchlint.model import artifact
 
-            net, _ = artifact.load_net(artifact.DEFAULT_MODEL_DIR, "fp32")
+            net, _ = artifact.load_net(artifact.DEFAULT_MODEL_DIR, "fp32", pack_fp32=False)
             self.model = net.encoder
             self.name = "plain-PyTorch MiniLM encoder, fp32 (transformers not installed)"
             self.hf = False

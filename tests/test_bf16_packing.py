@@ -81,7 +81,7 @@ def test_the_packed_encoder_gives_the_plain_bf16_encoders_vectors():
     model_dir = artifact.DEFAULT_MODEL_DIR
     nets = []
     for pack in (False, True):
-        net, _ = artifact.load_net(model_dir, "fp32")
+        net, _ = artifact.load_net(model_dir, "fp32", pack_fp32=False)
         net.encoder = artifact.BF16Encoder(net.encoder, pack=pack)
         nets.append(net)
     assert not nets[0].encoder.packed and nets[1].encoder.packed
