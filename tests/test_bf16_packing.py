@@ -13,6 +13,13 @@ from pitchlint.model import artifact
 
 pytestmark = pytest.mark.skipif(not artifact.onednn_bf16(), reason="oneDNN does not run bfloat16 here")
 
+# a few sentences of each kind, for comparing two forms of the shipped encoder (test_fp32_packing too)
+SENTENCES = ["We are the leading provider of warehouse robots.",
+             "Sorry to bother you again, but did you get my last three emails?",
+             "Your team in Denver is hiring three account executives this quarter.",
+             "If I don't hear back by Friday, the discount is gone.",
+             "Best regards, Jordan"]
+
 
 def _linear(n_in: int, n_out: int, seed: int) -> nn.Linear:
     torch.manual_seed(seed)
@@ -87,13 +94,8 @@ def test_the_packed_encoder_gives_the_plain_bf16_encoders_vectors():
     assert not nets[0].encoder.packed and nets[1].encoder.packed
     assert isinstance(nets[1].encoder.inner.layers[0].intermediate, artifact.PackedBF16Linear)
     pieces = WordPieces(model_dir / "tokenizer.json")
-    texts = ["We are the leading provider of warehouse robots.",
-             "Sorry to bother you again, but did you get my last three emails?",
-             "Your team in Denver is hiring three account executives this quarter.",
-             "If I don't hear back by Friday, the discount is gone.",
-             "Best regards, Jordan"]
     with torch.inference_mode():
-        plain, packed = (encode_sentences(n, pieces, pieces.ids(texts)) for n in nets)
+        plain, packed = (encode_sentences(n, pieces, pieces.ids(SENTENCES)) for n in nets)
     cos = F.cosine_similarity(plain, packed, dim=-1)
     assert float(cos.min()) > 0.999
     assert not torch.equal(plain, torch.zeros_like(plain))

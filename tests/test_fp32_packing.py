@@ -11,6 +11,8 @@ from torch import nn
 
 from pitchlint.model import artifact
 
+from .test_bf16_packing import SENTENCES
+
 pytestmark = pytest.mark.skipif(not artifact.onednn_fp32(), reason="oneDNN does not run here")
 
 
@@ -53,12 +55,7 @@ def test_the_fp32_runtime_packs_its_encoder_and_gives_the_plain_encoders_vectors
     assert isinstance(layer.intermediate, artifact.PackedLinear) and layer.intermediate.applies_gelu
     assert isinstance(plain.encoder.layers[0].intermediate, nn.Linear)
     pieces = WordPieces(model_dir / "tokenizer.json")
-    texts = ["We are the leading provider of warehouse robots.",
-             "Sorry to bother you again, but did you get my last three emails?",
-             "Your team in Denver is hiring three account executives this quarter.",
-             "If I don't hear back by Friday, the discount is gone.",
-             "Best regards, Jordan"]
     with torch.inference_mode():
-        a, b = (encode_sentences(n, pieces, pieces.ids(texts)) for n in (packed, plain))
+        a, b = (encode_sentences(n, pieces, pieces.ids(SENTENCES)) for n in (packed, plain))
     assert torch.allclose(a, b, atol=1e-4)
     assert float(b.abs().max()) > 0.1
