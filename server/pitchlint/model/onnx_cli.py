@@ -49,8 +49,8 @@ def export_cmd(model_dir, out, encoder, calibration_emails, ship):
             # the extension's test answers come from running the a8 export here (write_device_samples)
             raise click.ClickException(
                 "this CPU's int8 products saturate (no VNNI), so it cannot compute the answers the "
-                "extension's a8 model is tested against: ship from a CPU with VNNI (or WebAssembly's "
-                "exact sums), or add --no-ship, or export --encoder w8")
+                "extension's a8 model is tested against: ship from a CPU with VNNI, or add --no-ship, or "
+                "export --encoder w8")
     try:
         export(model_dir, out_dir, encoder=encoder, calibration_emails=calibration_emails, log=log)
     except ValueError as e:
