@@ -1,4 +1,4 @@
-"""The bfloat16 runtime's packed products (artifact.PackedBF16Linear): the same products as
+"""The bfloat16 runtime's packed products (artifact.PackedLinear in bfloat16): the same products as
 nn.Linear under autocast up to the rounding of their sums, a token's output independent of the
 other rows of its call, and the shipped encoder's vectors those of the plain bfloat16 form. Skipped where PyTorch's
 oneDNN does not run bfloat16 (the runtime then keeps nn.Linear under autocast)."""
@@ -21,6 +21,10 @@ SENTENCES = ["We are the leading provider of warehouse robots.",
              "Best regards, Jordan"]
 
 
+def _packed(linear: nn.Linear, gelu: bool = False) -> artifact.PackedLinear:
+    return artifact.PackedLinear(linear, gelu=gelu, dtype=torch.bfloat16)
+
+
 def _linear(n_in: int, n_out: int, seed: int) -> nn.Linear:
     torch.manual_seed(seed)
     lin = nn.Linear(n_in, n_out)
@@ -31,7 +35,7 @@ def _linear(n_in: int, n_out: int, seed: int) -> nn.Linear:
 
 @pytest.mark.parametrize("n_in,n_out,gelu", [(384, 1152, False), (384, 384, False), (384, 1536, True)])
 def test_a_rows_output_does_not_depend_on_the_rest_of_the_call(n_in, n_out, gelu):
-    packed = artifact.PackedBF16Linear(_linear(n_in, n_out, 0), gelu=gelu)
+    packed = _packed(_linear(n_in, n_out, 0), gelu=gelu)
     x = torch.randn(300, n_in)
     together = packed(x)
     for rows in (slice(0, 1), slice(7, 32), slice(250, 300)):
@@ -43,7 +47,7 @@ def test_the_long_product_moves_by_at_most_its_last_bit_with_the_call():
     """The FFN's second product (1,536 terms a sum): oneDNN's grouping of the sum follows the
     call's rows, so a row alone and in a call of 300 may round to neighbouring bfloat16 values
     (nn.Linear under autocast does the same, by up to 0.002 on these inputs)."""
-    packed = artifact.PackedBF16Linear(_linear(1536, 384, 0))
+    packed = _packed(_linear(1536, 384, 0))
     x = torch.randn(300, 1536)
     together = packed(x).float()
     for rows in (slice(0, 1), slice(7, 32), slice(250, 300)):
@@ -56,7 +60,7 @@ def test_the_long_product_moves_by_at_most_its_last_bit_with_the_call():
 @pytest.mark.parametrize("n_in,n_out", [(384, 1152), (1536, 384)])
 def test_packed_products_are_the_linear_layers_products(n_in, n_out):
     lin = _linear(n_in, n_out, 1)
-    packed = artifact.PackedBF16Linear(lin)
+    packed = _packed(lin)
     x = torch.randn(1, 77, n_in)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         want = lin(x)
@@ -71,7 +75,7 @@ def test_packed_products_are_the_linear_layers_products(n_in, n_out):
 def test_packed_gelu_is_gelu_of_the_fp32_sums():
     lin = _linear(384, 1536, 2)
     x = torch.randn(40, 384)
-    got = artifact.PackedBF16Linear(lin, gelu=True)(x)
+    got = _packed(lin, gelu=True)(x)
     want = F.gelu(F.linear(x.to(torch.bfloat16).float(), lin.weight.float(), lin.bias.float()))
     assert got.dtype == torch.bfloat16
     assert torch.allclose(got.float(), want, rtol=1 / 64, atol=1e-2)
@@ -92,7 +96,8 @@ def test_the_packed_encoder_gives_the_plain_bf16_encoders_vectors():
         net.encoder = artifact.BF16Encoder(net.encoder, pack=pack)
         nets.append(net)
     assert not nets[0].encoder.packed and nets[1].encoder.packed
-    assert isinstance(nets[1].encoder.inner.layers[0].intermediate, artifact.PackedBF16Linear)
+    packed_layer = nets[1].encoder.inner.layers[0].intermediate
+    assert isinstance(packed_layer, artifact.PackedLinear) and packed_layer.dtype == torch.bfloat16
     pieces = WordPieces(model_dir / "tokenizer.json")
     with torch.inference_mode():
         plain, packed = (encode_sentences(n, pieces, pieces.ids(SENTENCES)) for n in nets)

@@ -73,9 +73,10 @@ def _worker(monkeypatch, tmp_path, threads: int = 1):
 
 
 def _encoder(an):
-    """The encoder whose layers call before_layer: BF16Encoder wraps it where bfloat16 is native
-    (compute auto on AMX or AVX-512 BF16); fp32 and int8 run it as it is."""
-    return getattr(an.net.encoder, "inner", an.net.encoder)
+    """The encoder whose layers call before_layer (BF16Encoder's inner where bfloat16 is native)."""
+    from pitchlint.model.artifact import bare_encoder
+
+    return bare_encoder(an.net.encoder)
 
 
 def _layer_threads(monkeypatch, an, during=None):

@@ -11,7 +11,7 @@ form the CPU offers (`compute`):
 
 - "bf16": linear layers and attention in bfloat16 (fp32 accumulation, LayerNorm in fp32), on
   CPUs with native bfloat16 (AMX or AVX-512 BF16), the weights packed once for oneDNN
-  (PackedBF16Linear). A sentence's labels do not depend on what else is in the batch; its
+  (PackedLinear). A sentence's labels do not depend on what else is in the batch; its
   scores may move in their third decimal, as some sums round differently with the batch's
   shape (tests/test_model_behaviour.py).
 - "fp32": the reference, and what `auto` picks on CPUs without bfloat16. Where PyTorch's oneDNN
@@ -176,11 +176,10 @@ class PackedLinear(nn.Module):
                                                   "none" if self.applies_gelu else "")
 
 
-class PackedBF16Linear(PackedLinear):
-    """PackedLinear in bfloat16."""
-
-    def __init__(self, linear: nn.Linear, gelu: bool = False):
-        super().__init__(linear, gelu, torch.bfloat16)
+def bare_encoder(encoder: nn.Module) -> nn.Module:
+    """The encoder whose layers run (and call `before_layer`): BF16Encoder's `inner`, or the
+    encoder itself (fp32, int8)."""
+    return getattr(encoder, "inner", encoder)
 
 
 def _pack_linears(module: nn.Module, dtype: torch.dtype = torch.bfloat16) -> None:
@@ -196,7 +195,7 @@ class BF16Encoder(nn.Module):
     embeddings stay in fp32, products and attention run in bfloat16 with fp32 sums.
 
     Where PyTorch's oneDNN runs bfloat16 (`pack`, by default when it does), every product's
-    weight is packed once (PackedBF16Linear), the FFN's GELU is applied to its first product's
+    weight is packed once (PackedLinear), the FFN's GELU is applied to its first product's
     fp32 sums inside that product, and no autocast is needed: each product casts its own input.
     Otherwise the plain bfloat16 layers run under CPU autocast."""
 

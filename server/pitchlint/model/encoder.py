@@ -95,7 +95,7 @@ class Layer(nn.Module):
         a = a.transpose(1, 2).reshape(b, n, h)
         x = self.attn_norm(x + self.dropout(self.attn_out(a)))
         inner = self.intermediate(x)
-        # a packed bfloat16 product (artifact.PackedBF16Linear) may apply GELU itself
+        # a packed product (artifact.PackedLinear) may apply GELU itself
         y = self.output(inner if getattr(self.intermediate, "applies_gelu", False) else F.gelu(inner))
         return self.out_norm(x + self.dropout(y))
 

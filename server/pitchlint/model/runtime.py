@@ -159,8 +159,7 @@ class Analyzer:
         self.email_threshold = thr.get("email_focus_me_talk", 0.5)
         self.cache = LRUCache(cache_size)
         if self.alone_threads is not None:
-            encoder = getattr(self.net.encoder, "inner", self.net.encoder)
-            encoder.before_layer = self._retune
+            artifact.bare_encoder(self.net.encoder).before_layer = self._retune
         self.load_seconds = time.perf_counter() - t0
 
     @property
