@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from _machine import cpu_name  # benchmarks/, the script's own folder
-from model_speed import CHANGED, EMAIL
+from model_speed import CHANGED, EMAIL, median_ms
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))
@@ -75,12 +75,7 @@ def medians(rows: list[dict]) -> dict[str, float]:
 def micro_us(fn, runs: int) -> float:
     for _ in range(max(10, runs // 10)):
         fn()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1e6)
-    return statistics.median(times)
+    return median_ms(fn, runs) * 1000
 
 
 def main() -> int:
