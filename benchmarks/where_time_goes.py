@@ -30,7 +30,8 @@ STAGES = ("split", "tokenize", "encoder calls", "other encoding", "context and h
 
 
 def stage_clock(an):
-    """Wraps the Analyzer's stages (on this instance only) so that each call adds its time."""
+    """Wraps the stages (this Analyzer's methods, and the runtime module's `split` for the whole
+    process: a benchmark's process) so that each call adds its time to the returned dict."""
     from pitchlint.model import runtime
 
     spent: dict[str, float] = {}
