@@ -8,8 +8,9 @@ For model_speed.py's 8-sentence email it prints the median time of each stage of
 vectors cached): splitting, tokenizing, the encoder's calls, the rest of sentence encoding
 (rows, masks, pooling), the context layers and heads, the decisions. Then the cost of the
 encoder's own operations, one call each, at the row counts an analysis gives them: the four
-products of a layer (the shipped model's packed weights) at 1, 32, 224 and 512 rows, and one
-layer's attention over one row of 32 and of 224 tokens. Figures only, no targets: it is for
+products of a layer (the shipped model's packed weights) at 1 row, at the rows of the two
+analyses' encoder calls (32 and 224 on this email) and at 512, and one layer's attention over
+those two calls' rows. Figures only, no targets: it is for
 finding what to work on. PyTorch runtime only (PITCHLINT_COMPUTE as the service reads it).
 """
 from __future__ import annotations
@@ -88,7 +89,9 @@ def main() -> int:
     import torch.nn.functional as F
 
     from pitchlint.model import artifact
+    from pitchlint.model.features import aligned
     from pitchlint.model.runtime import Analyzer
+    from pitchlint.text.segment import split
 
     an = Analyzer()
     print(f"machine: {cpu_name()}; torch {torch.__version__} with {torch.get_num_threads()} threads; "
@@ -114,24 +117,33 @@ def main() -> int:
         print(f"  {k:<20} {c[k]:7.2f} {r[k]:21.2f}")
     print(f"  re-analysis / cold: {r['total'] / c['total']:.2f}")
 
+    # the encoder's calls on this email: one row of its sentences ([CLS] and [SEP] each), and,
+    # after the change, one row of the changed sentence, each padded as encode_sentences pads it
+    before = [s.text for s in split(EMAIL)]
+    changed = [t for t in (s.text for s in split(CHANGED)) if t not in before]
+    email_lengths = [len(ids) + 2 for ids in an.pieces.ids(before)]
+    changed_lengths = [len(ids) + 2 for ids in an.pieces.ids(changed)]
+    calls = ((aligned(sum(changed_lengths)), changed_lengths), (aligned(sum(email_lengths)), email_lengths))
+    row_counts = (1, calls[0][0], calls[1][0], 512)
+
     enc = artifact.bare_encoder(an.net.encoder)
     layer = enc.layers[0]
     products = (("query, key, value", layer.qkv), ("attention output", layer.attn_out),
                 ("FFN in (GELU)", layer.intermediate), ("FFN out", layer.output))
     dtype = getattr(layer.qkv, "dtype", torch.float32)
     print(f"\none call of each of a layer's products (us, median of {args.runs}; {dtype} inputs)")
-    print(f"  {'product':<20}" + "".join(f"{f'{m} rows':>11}" for m in (1, 32, 224, 512)))
+    print(f"  {'product':<20}" + "".join(f"{f'{m} rows':>11}" for m in row_counts))
     with torch.inference_mode():
         for name, module in products:
             cells = []
-            for rows in (1, 32, 224, 512):
+            for rows in row_counts:
                 x = torch.randn(rows, module.in_features).to(dtype)
                 cells.append(micro_us(lambda: module(x), args.runs))
             print(f"  {name:<20}" + "".join(f"{v:11.1f}" for v in cells))
         heads = layer.heads
         d = enc.config.hidden_size // heads
         print(f"\none layer's attention over one row ({heads} heads of {d}; us, median of {args.runs})")
-        for width, lengths in ((32, [27]), (224, [5, 36, 45, 35, 35, 30, 5, 8])):
+        for width, lengths in calls:
             seg = torch.full((width,), -1)
             at = 0
             for i, n in enumerate(lengths):
@@ -141,7 +153,8 @@ def main() -> int:
             bias = torch.zeros(allowed.shape, dtype=dtype).masked_fill_(~allowed, float("-inf"))[None, None]
             q, k, v = (torch.randn(1, heads, width, d).to(dtype) for _ in range(3))
             us = micro_us(lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=bias), args.runs)
-            print(f"  {width} tokens ({len(lengths)} sentence{'s' if len(lengths) > 1 else ''}): {us:.1f}")
+            print(f"  {width} tokens ({len(lengths)} sentence{'s' if len(lengths) > 1 else ''}, "
+                  f"{sum(lengths)} tokens without padding): {us:.1f}")
     return 0
 
 
